@@ -1,0 +1,60 @@
+"""The merchant shell: login, logout, dashboard. Every view here requires a staff login."""
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import user_passes_test
+from django.contrib.auth.forms import AuthenticationForm
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+
+from shop.cart.models import Cart
+from shop.catalog.models import Product
+
+
+def is_staff(user) -> bool:
+    return user.is_active and user.is_staff
+
+
+staff_required = user_passes_test(is_staff, login_url=settings.LOGIN_URL)
+
+
+class StaffAuthenticationForm(AuthenticationForm):
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not user.is_staff:
+            raise forms.ValidationError(_("This account has no access to the back office."), code="no_staff")
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "backoffice/login.html"
+    authentication_form = StaffAuthenticationForm
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self):
+        return "/backoffice/"
+
+
+class LogoutView(auth_views.LogoutView):
+    next_page = settings.LOGIN_URL
+
+
+@require_GET
+@staff_required
+def dashboard(request):
+    threshold = settings.LOW_STOCK_THRESHOLD
+    low_stock = Product.objects.filter(is_active=True, stock__isnull=False, stock__lte=threshold).order_by(
+        "stock", "name"
+    )
+    return render(
+        request,
+        "backoffice/dashboard.html",
+        {
+            "product_count": Product.objects.filter(is_active=True).count(),
+            "open_carts": Cart.objects.filter(status=Cart.Status.OPEN, lines__isnull=False).distinct().count(),
+            "low_stock": low_stock[:20],
+            "low_stock_count": low_stock.count(),
+            "threshold": threshold,
+        },
+    )

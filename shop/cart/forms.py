@@ -1,0 +1,53 @@
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+
+def quantity_field(required=True):
+    limit = settings.CART_MAX_QUANTITY
+    message = _("Please enter a quantity between 1 and %(max)d.") % {"max": limit}
+    return forms.IntegerField(
+        label=_("Quantity"),
+        min_value=1,
+        max_value=limit,
+        required=required,
+        error_messages={"invalid": message, "min_value": message, "max_value": message, "required": message},
+    )
+
+
+class AddToCartForm(forms.Form):
+    product = forms.IntegerField(
+        min_value=1,
+        max_value=2**62,
+        error_messages={
+            "invalid": _("Sorry, this product is not available."),
+            "min_value": _("Sorry, this product is not available."),
+            "max_value": _("Sorry, this product is not available."),
+            "required": _("Sorry, this product is not available."),
+        },
+    )
+    quantity = quantity_field(required=False)
+
+    def clean_quantity(self):
+        return self.cleaned_data.get("quantity") or 1
+
+
+class LineForm(forms.Form):
+    line = forms.IntegerField(
+        min_value=1,
+        max_value=2**62,
+        error_messages={
+            key: _("This item is no longer in your cart.") for key in ("invalid", "min_value", "max_value", "required")
+        },
+    )
+
+
+class UpdateLineForm(LineForm):
+    quantity = quantity_field()
+
+
+def first_error(form) -> str:
+    """The message to show for an invalid form: its first error, as the shopper should read it."""
+    for errors in form.errors.values():
+        return str(errors[0])
+    return ""

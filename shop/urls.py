@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.i18n import set_language
+from django.views.static import serve
+
+from shop.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("django-admin/", admin.site.urls),
+    path("backoffice/", include("shop.backoffice.urls")),
+]
+if settings.SERVE_MEDIA:
+    urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
+
+# The storefront carries the language in its URLs (/de/, /fr/, /en/); "/" redirects to the shopper's language.
+urlpatterns += i18n_patterns(
+    path("cart/", include("shop.cart.urls")),
+    path("", include("shop.catalog.urls")),
+)
