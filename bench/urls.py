@@ -21,7 +21,7 @@ ENGINE = Engine(dirs=[str(TEMPLATE_DIR)], debug=False)
 
 ITEMS = [
     {"name": f"Floor item {i:02d}", "url": f"/en/p/floor-item-{i:02d}/", "price": f"CHF {10 + i}.50", "in_stock": i % 3}
-    for i in range(24)
+    for i in range(10)
 ]
 
 
