@@ -41,10 +41,21 @@ def main():
         with CaptureQueriesContext(connection) as ctx:
             client.get(url)
         queries = ctx.captured_queries
+        sql_time = [0.0]
+
+        def timed(execute, sql, params, many, context):
+            t0 = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                sql_time[0] += time.perf_counter() - t0
+
         started = time.perf_counter()
-        for _ in range(N):
-            client.get(url)
+        with connection.execute_wrapper(timed):
+            for _ in range(N):
+                client.get(url)
         per_request = (time.perf_counter() - started) / N * 1000
+        in_sql = sql_time[0] / N * 1000
         # SQL time alone, replaying the captured statements
         with connection.cursor() as cursor:
             t = time.perf_counter()
@@ -53,7 +64,10 @@ def main():
                     cursor.execute(q["sql"])
                     cursor.fetchall()
             sql_ms = (time.perf_counter() - t) / 20 * 1000
-        print(f"{name:9s} {per_request:7.2f} ms/request  {len(queries)} queries  (SQL replay {sql_ms:.2f} ms)")
+        print(
+            f"{name:9s} {per_request:7.2f} ms/request  {len(queries)} queries, {in_sql:.2f} ms waiting for SQL,"
+            f" {per_request - in_sql:.2f} ms Python (middleware, view, templates); SQL replay {sql_ms:.2f} ms"
+        )
         if "-v" in sys.argv:
             for q in queries:
                 print(f"    {q['time']}s  {q['sql'][:300]}")
