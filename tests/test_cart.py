@@ -268,5 +268,5 @@ def test_any_input_never_gives_a_server_error(client, product, product_value, qu
     extra = {"HTTP_HX_REQUEST": "true"} if htmx else {}
     for path in ("cart:add", "cart:update", "cart:remove"):
         data = {"product": product_value, "line": product_value, "quantity": quantity}
-        response = client.post(u(path), {k: v.replace("\x00", "") for k, v in data.items()}, **extra)
+        response = client.post(u(path), data, **extra)
         assert response.status_code in (200, 302)

@@ -70,7 +70,9 @@ def product(request, slug):
 
 @require_GET
 def search(request):
-    query = " ".join(request.GET.get("q", "").split())[:SEARCH_MAX_LENGTH]
+    # Control characters (NUL among them, which PostgreSQL refuses) are dropped; white space is folded.
+    raw = "".join(ch for ch in request.GET.get("q", "") if ch.isprintable() or ch.isspace())
+    query = " ".join(raw.split())[:SEARCH_MAX_LENGTH]
     context = {"query": query, "too_short": False}
     if query:
         products = Product.objects.available().filter(
