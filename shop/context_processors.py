@@ -1,11 +1,10 @@
-from django.conf import settings
-
+from shop.backoffice.models import Store
 from shop.catalog.models import Category
 
 
 def shop(request):
     """What every storefront page shows: the store's name, the category navigation, the cart count (lazily)."""
     return {
-        "store_name": settings.SHOP_NAME,
+        "store_name": Store.load().name,
         "nav_categories": Category.objects.filter(is_active=True).only("name", "slug"),
     }

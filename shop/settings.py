@@ -5,6 +5,8 @@ e-mails written as files under ``var/mail/``. Production sets ``DATABASE_URL`` (
 (Celery broker and cache), ``SECRET_KEY``, ``ALLOWED_HOSTS`` and the SMTP variables. See README.md.
 """
 
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -57,7 +59,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "shop.catalog",
     "shop.cart",
+    "shop.checkout",
     "shop.backoffice",
+    "orders",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -197,12 +202,18 @@ X_FRAME_OPTIONS = "DENY"
 MESSAGE_STORAGE = "django.contrib.messages.storage.fallback.FallbackStorage"
 
 # Shop.
-SHOP_NAME = os.environ.get("SHOP_NAME", "Alpenladen")
 SHOP_CURRENCY = "CHF"
 CART_COOKIE_NAME = "cart"
 CART_COOKIE_AGE = 30 * 24 * 60 * 60  # 30 days, in seconds
 CART_MAX_QUANTITY = 99
 LOW_STOCK_THRESHOLD = 5
+
+# Payment providers: secrets come from the environment only. The test provider's signing secret defaults to one
+# derived from SECRET_KEY, so that it is never stored anywhere.
+TEST_PROVIDER_SECRET = (
+    os.environ.get("TEST_PROVIDER_SECRET")
+    or hmac.new(SECRET_KEY.encode(), b"shop.payments.test-provider", hashlib.sha256).hexdigest()
+)
 PRODUCTS_PER_PAGE = 24
 
 LOGGING = {

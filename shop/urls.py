@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from django.views.i18n import set_language
 from django.views.static import serve
 
+from payments.views import webhook
 from shop.views import healthz
 
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("django-admin/", admin.site.urls),
     path("backoffice/", include("shop.backoffice.urls")),
+    path("webhooks/<slug:provider>/", webhook, name="webhook"),
 ]
 if settings.SERVE_MEDIA:
     urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
@@ -19,5 +21,7 @@ if settings.SERVE_MEDIA:
 # The storefront carries the language in its URLs (/de/, /fr/, /en/); "/" redirects to the shopper's language.
 urlpatterns += i18n_patterns(
     path("cart/", include("shop.cart.urls")),
+    path("", include("shop.checkout.urls")),
+    path("", include("payments.urls")),
     path("", include("shop.catalog.urls")),
 )

@@ -43,3 +43,40 @@ def product(db):
     from tests.factories import ProductFactory
 
     return ProductFactory(name="Alpine Blend Coffee", price="18.90", stock=20)
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """The store settings are cached; every test starts from its own database state."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def store(db):
+    from shop.backoffice.models import Store
+
+    store = Store.load()
+    store.name = "Alpenladen"
+    store.test_mode = True
+    store.bank_account_holder = "Alpenladen GmbH"
+    store.bank_iban = "CH93 0076 2011 6238 5295 7"
+    store.save()
+    return store
+
+
+@pytest.fixture
+def shipping(db):
+    from decimal import Decimal
+
+    from shop.checkout.models import ShippingMethod
+
+    return {
+        "post": ShippingMethod.objects.create(name="Swiss Post", price=Decimal("7.00"), free_above=Decimal("100")),
+        "pickup": ShippingMethod.objects.create(
+            name="Pickup Zurich", kind="pickup", price=Decimal("0"), pickup_address="Limmatquai 42, Zürich", position=1
+        ),
+    }

@@ -11,6 +11,19 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .models import Category, Product
 
+SHIPPING_METHODS = [
+    # name, kind, price, free above, pickup address
+    ("Swiss Post Economy", "flat", "7.00", "100.00", ""),
+    ("Swiss Post Priority", "flat", "9.50", None, ""),
+    (
+        "Pickup at our Zurich shop",
+        "pickup",
+        "0.00",
+        None,
+        "Alpenladen, Limmatquai 42, 8001 Zürich\nMon–Fri 10–18, Sat 10–16",
+    ),
+]
+
 R, S = Product.VatRate.REDUCED, Product.VatRate.STANDARD
 
 CATEGORIES = [
@@ -305,3 +318,36 @@ def load_demo_catalog() -> dict[str, int]:
         if not product.image:
             product.image.save(f"{sku.lower()}.png", ContentFile(product_image(sku, name)), save=True)
     return created
+
+
+@transaction.atomic
+def load_demo_store() -> None:
+    """The demo store starts in test mode, with a bank account for transfers and three shipping methods."""
+    from shop.backoffice.models import Store
+    from shop.checkout.models import ShippingMethod
+
+    store = Store.load()
+    if not store.street:  # first run only: never overwrite what the merchant changed
+        store.name = "Alpenladen"
+        store.email = "hello@alpenladen.example"
+        store.street = "Limmatquai 42"
+        store.postcode = "8001"
+        store.city = "Zürich"
+        store.vat_number = "CHE-123.456.789 MWST"
+        store.test_mode = True
+        store.bank_account_holder = "Alpenladen GmbH"
+        store.bank_iban = "CH93 0076 2011 6238 5295 7"
+        store.bank_name = "Zürcher Kantonalbank"
+        store.invoice_terms = "Payable within 30 days."
+        store.save()
+    for position, (name, kind, price, free_above, pickup) in enumerate(SHIPPING_METHODS):
+        ShippingMethod.objects.get_or_create(
+            name=name,
+            defaults={
+                "kind": kind,
+                "price": Decimal(price),
+                "free_above": Decimal(free_above) if free_above else None,
+                "pickup_address": pickup,
+                "position": position,
+            },
+        )

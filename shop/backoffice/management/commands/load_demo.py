@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from shop.catalog.demo import load_demo_catalog
+from shop.catalog.demo import load_demo_catalog, load_demo_store
 
 USERNAME = "merchant"
 
@@ -23,6 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, base_url, **options):
         created = load_demo_catalog()
+        load_demo_store()
         password = self._merchant_password()
         base_url = base_url.rstrip("/")
         self.stdout.write(

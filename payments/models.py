@@ -1,0 +1,128 @@
+import secrets
+from decimal import Decimal
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def new_reference() -> str:
+    return "pay_" + secrets.token_urlsafe(18)
+
+
+class Payment(models.Model):
+    """One payment attempt for an order (an order may have several: a declined card, then a retry)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        CONFIRMED = "confirmed", _("Confirmed")
+        FAILED = "failed", _("Failed")
+
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="payments")
+    provider = models.CharField(_("provider"), max_length=32)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="CHF")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    # Our own unguessable reference (sent to the provider), and the provider's id for the payment once known.
+    reference = models.CharField(_("reference"), max_length=80, unique=True, default=new_reference)
+    provider_reference = models.CharField(_("provider reference"), max_length=120, null=True, blank=True, unique=True)
+    failure_message = models.CharField(_("failure"), max_length=300, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+
+    def __str__(self):
+        return f"{self.provider} {self.amount} {self.status}"
+
+    @property
+    def amount_minor(self) -> int:
+        """The amount in Rappen, as providers count it."""
+        return int((self.amount * 100).to_integral_value())
+
+    def confirm(self) -> bool:
+        """Mark confirmed. Call on a row locked with select_for_update. False when already confirmed (no-op)."""
+        if self.status == self.Status.CONFIRMED:
+            return False
+        self.status = self.Status.CONFIRMED
+        self.confirmed_at = timezone.now()
+        self.failure_message = ""
+        self.save(update_fields=["status", "confirmed_at", "failure_message"])
+        return True
+
+    def fail(self, message: str = "") -> bool:
+        """Mark failed, unless already done: a decline arriving after the confirmation changes nothing."""
+        if self.status != self.Status.PENDING:
+            return False
+        self.status = self.Status.FAILED
+        self.failure_message = message[:300]
+        self.save(update_fields=["status", "failure_message"])
+        return True
+
+
+class Refund(models.Model):
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="refunds")
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    provider_reference = models.CharField(max_length=120, null=True, blank=True, unique=True)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=Decimal("0")), name="refund_positive")]
+
+    def __str__(self):
+        return f"{self.amount} of {self.payment}"
+
+
+class WebhookEvent(models.Model):
+    """A provider's event, stored once as received (verified) and processed later by a Celery task."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        PROCESSED = "processed", _("Processed")
+        IGNORED = "ignored", _("Ignored")
+        ERROR = "error", _("Error")
+
+    provider = models.CharField(max_length=32)
+    event_id = models.CharField(max_length=200)
+    event_type = models.CharField(max_length=100, blank=True)
+    # What the provider said, in our terms (parsed from the verified body); the raw event is kept beside it.
+    payment_reference = models.CharField(max_length=120, blank=True)
+    amount_minor = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    message = models.CharField(max_length=300, blank=True)
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    error = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
+        constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="webhook_event_once")]
+
+    def __str__(self):
+        return f"{self.provider}:{self.event_id}"
+
+
+class PaymentMethod(models.Model):
+    """Which payment methods the merchant offers, in which order (Settings → Payment)."""
+
+    code = models.CharField(max_length=32, unique=True)
+    is_enabled = models.BooleanField(_("enabled"), default=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("payment method")
+        verbose_name_plural = _("payment methods")
+
+    def __str__(self):
+        return self.code

@@ -1,0 +1,26 @@
+"""The payment methods, one module per provider behind one small base class (``base.Provider``)."""
+
+from .base import Provider, ProviderEvent, WebhookError
+from .offline import BankTransfer, CashOnPickup, Invoice, PhoneOrder
+from .test import TestProvider
+
+PROVIDERS: dict[str, Provider] = {
+    provider.code: provider for provider in (BankTransfer(), Invoice(), PhoneOrder(), CashOnPickup(), TestProvider())
+}
+
+
+def get_provider(code: str) -> Provider | None:
+    return PROVIDERS.get(code)
+
+
+def available_methods(store, *, pickup: bool) -> list[Provider]:
+    """The methods the merchant enabled, in their order, that can be used for this checkout."""
+    from payments.models import PaymentMethod
+
+    enabled = PaymentMethod.objects.filter(is_enabled=True).values_list("code", flat=True)
+    return [
+        PROVIDERS[code] for code in enabled if code in PROVIDERS and PROVIDERS[code].is_available(store, pickup=pickup)
+    ]
+
+
+__all__ = ["PROVIDERS", "Provider", "ProviderEvent", "WebhookError", "available_methods", "get_provider"]

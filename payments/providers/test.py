@@ -1,0 +1,89 @@
+"""The test provider: offered only in test mode. Its hosted page (ours, payments.views.test_page) lets the shopper
+pay, decline or leave the payment pending; the outcome arrives as a signed event through the real webhook pipeline.
+
+Signature, in the style of Stripe's: header ``Test-Signature: t=<unix time>,v1=<hex>``, where hex is
+HMAC-SHA256(secret, "<t>.<raw body>"), checked on the raw body with a timestamp tolerance.
+"""
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils.translation import gettext_lazy
+
+from .base import Provider, ProviderEvent, WebhookError
+
+HEADER = "Test-Signature"
+TOLERANCE_SECONDS = 300
+OUTCOMES = {"pay": "payment.succeeded", "decline": "payment.failed", "pending": "payment.pending"}
+
+
+def sign(body: bytes, timestamp: int, secret: str | None = None) -> str:
+    secret = secret or settings.TEST_PROVIDER_SECRET
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+class TestProvider(Provider):
+    code = "test"
+    name = gettext_lazy("Test payment")
+    description = gettext_lazy("Test mode only: simulate a successful, declined or pending online payment.")
+    is_online = True
+
+    def is_available(self, store, *, pickup: bool) -> bool:
+        return store.test_mode
+
+    def start(self, payment, request) -> str:
+        return reverse("payments:test_page", kwargs={"reference": payment.reference})
+
+    def build_event(self, payment, outcome: str) -> tuple[bytes, dict]:
+        """The signed event our hosted page sends for a payment: (raw body, headers)."""
+        body = json.dumps(
+            {
+                "id": "evt_" + secrets.token_hex(12),
+                "type": OUTCOMES[outcome],
+                "created": int(time.time()),
+                "data": {
+                    "payment_reference": payment.reference,
+                    "amount": payment.amount_minor,
+                    "currency": payment.currency,
+                    "message": "Declined by the shopper on the test page" if outcome == "decline" else "",
+                },
+            },
+            separators=(",", ":"),
+        ).encode()
+        return body, {HEADER: sign(body, int(time.time()))}
+
+    def parse_webhook(self, body: bytes, headers) -> list[ProviderEvent]:
+        header = headers.get(HEADER, "")
+        try:
+            parts = dict(item.split("=", 1) for item in header.split(","))
+            timestamp = int(parts["t"])
+            signature = parts["v1"]
+        except (ValueError, KeyError) as error:
+            raise WebhookError("missing or malformed signature header") from error
+        if abs(time.time() - timestamp) > TOLERANCE_SECONDS:
+            raise WebhookError("timestamp outside the tolerance")
+        expected = sign(body, timestamp).split("v1=", 1)[1]
+        if not hmac.compare_digest(expected, signature):
+            raise WebhookError("signature does not match")
+        try:
+            event = json.loads(body)
+            data = event["data"]
+            return [
+                ProviderEvent(
+                    event_id=str(event["id"]),
+                    type=str(event["type"]),
+                    payment_reference=str(data["payment_reference"]),
+                    amount_minor=int(data["amount"]),
+                    currency=str(data["currency"]),
+                    message=str(data.get("message", "")),
+                    raw=event,
+                )
+            ]
+        except (ValueError, KeyError, TypeError) as error:
+            raise WebhookError("malformed event") from error

@@ -1,0 +1,119 @@
+import re
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+COUNTRIES = [
+    ("CH", _("Switzerland")),
+    ("LI", _("Liechtenstein")),
+    ("DE", _("Germany")),
+    ("AT", _("Austria")),
+    ("FR", _("France")),
+    ("IT", _("Italy")),
+]
+ADDRESS_FIELDS = ("name", "company", "street", "postcode", "city", "country")
+POSTCODE = {"CH": r"[1-9]\d{3}", "LI": r"94\d{2}", "DE": r"\d{5}", "AT": r"\d{4}", "FR": r"\d{5}", "IT": r"\d{5}"}
+
+
+def _name():
+    return forms.CharField(label=_("Full name"), max_length=120, required=False)
+
+
+def _company():
+    return forms.CharField(label=_("Company (optional)"), max_length=120, required=False)
+
+
+def _street():
+    return forms.CharField(label=_("Street and number"), max_length=200, required=False)
+
+
+def _postcode():
+    return forms.CharField(label=_("Postcode"), max_length=12, required=False)
+
+
+def _city():
+    return forms.CharField(label=_("City"), max_length=100, required=False)
+
+
+def _country():
+    return forms.ChoiceField(label=_("Country"), choices=COUNTRIES, initial="CH", required=False)
+
+
+class EmailForm(forms.Form):
+    email = forms.EmailField(
+        label=_("E-mail"),
+        max_length=254,
+        error_messages={
+            "required": _("Please enter your e-mail address."),
+            "invalid": _("Please enter a valid e-mail address."),
+        },
+    )
+
+
+class CheckoutForm(EmailForm):
+    """Everything the Order button sends. Which parts are required depends on the cart and the chosen methods."""
+
+    phone = forms.CharField(label=_("Phone (optional)"), max_length=40, required=False)
+    shipping_name, shipping_company, shipping_street = _name(), _company(), _street()
+    shipping_postcode, shipping_city, shipping_country = _postcode(), _city(), _country()
+    shipping_method = forms.TypedChoiceField(label=_("Shipping method"), coerce=int, required=False, empty_value=None)
+    billing_same = forms.BooleanField(label=_("Billing address same as shipping address"), required=False, initial=True)
+    billing_name, billing_company, billing_street = _name(), _company(), _street()
+    billing_postcode, billing_city, billing_country = _postcode(), _city(), _country()
+    payment_method = forms.ChoiceField(
+        label=_("Payment method"), error_messages={"required": _("Please choose a payment method.")}
+    )
+
+    def __init__(self, *args, requires_shipping: bool, shipping_methods, payment_methods, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.requires_shipping = requires_shipping
+        self.shipping_methods = {m.pk: m for m in shipping_methods}
+        self.fields["shipping_method"].choices = [(m.pk, m.name) for m in shipping_methods]
+        self.fields["payment_method"].choices = [(p.code, p.name) for p in payment_methods]
+        if not requires_shipping:
+            self.fields["billing_same"].initial = False
+
+    @property
+    def chosen_shipping_method(self):
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        return self.shipping_methods.get(data.get("shipping_method"))
+
+    def address_needed(self, prefix: str, data: dict) -> bool:
+        if prefix == "shipping":
+            method = self.shipping_methods.get(data.get("shipping_method"))
+            return self.requires_shipping and not (method and method.is_pickup)
+        return not (self.address_needed("shipping", data) and data.get("billing_same"))
+
+    def clean(self):
+        data = super().clean()
+        if self.requires_shipping and data.get("shipping_method") is None and "shipping_method" not in self.errors:
+            self.add_error("shipping_method", _("Please choose a shipping method."))
+        for prefix in ("shipping", "billing"):
+            if not self.address_needed(prefix, data):
+                continue
+            required = {
+                "name": _("Please enter your full name."),
+                "street": _("Please enter the street and number."),
+                "postcode": _("Please enter the postcode."),
+                "city": _("Please enter the city."),
+            }
+            for name, message in required.items():
+                if not (data.get(f"{prefix}_{name}") or "").strip():
+                    self.add_error(f"{prefix}_{name}", message)
+            country = data.get(f"{prefix}_country") or "CH"
+            data[f"{prefix}_country"] = country
+            postcode = (data.get(f"{prefix}_postcode") or "").strip()
+            if postcode and not re.fullmatch(POSTCODE[country], postcode):
+                self.add_error(f"{prefix}_postcode", _("This postcode does not exist in the chosen country."))
+        return data
+
+    def address(self, prefix: str) -> dict:
+        if not self.address_needed(prefix, self.cleaned_data):
+            return {}
+        return {name: (self.cleaned_data.get(f"{prefix}_{name}") or "").strip() for name in ADDRESS_FIELDS}
+
+    def shipping_fields(self):
+        return [self[f"shipping_{name}"] for name in ADDRESS_FIELDS]
+
+    def billing_fields(self):
+        return [self[f"billing_{name}"] for name in ADDRESS_FIELDS]

@@ -1,0 +1,201 @@
+"""Checkout: totals computed on the server only, and ``place_order``, which turns a cart into an order."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from orders import services as orders
+from orders.models import Order, OrderEvent, OrderLine, OrderNumber
+from orders.status import PaymentStatus
+from payments import services as payments
+from payments.providers import available_methods
+from shop.backoffice.models import Store
+from shop.cart.models import Cart, CartLine
+from shop.catalog.models import Product
+from shop.money import to_money
+
+from .models import ShippingMethod
+
+SHIPPING_VAT_RATE = Decimal("8.10")  # shipping is taxed at the standard rate
+
+
+class CheckoutError(Exception):
+    """The order can't be placed as asked; the message is shown to the shopper. Nothing was changed.
+
+    ``to_cart``: the cart itself must change (sold out, empty), so the shopper is sent back to it."""
+
+    def __init__(self, message, to_cart=True):
+        super().__init__(message)
+        self.to_cart = to_cart
+
+
+@dataclass
+class Totals:
+    subtotal: Decimal
+    shipping: Decimal
+    vat_by_rate: dict[Decimal, Decimal] = field(default_factory=dict)
+
+    @property
+    def vat(self) -> Decimal:
+        return sum(self.vat_by_rate.values(), Decimal("0.00"))
+
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal + self.shipping
+
+
+def included_vat(gross: Decimal, rate: Decimal) -> Decimal:
+    """The VAT contained in a price that includes it: gross × rate / (100 + rate)."""
+    return to_money(gross * rate / (Decimal(100) + rate)) if rate else Decimal("0.00")
+
+
+def compute_totals(items: list[tuple[Decimal, Decimal, int]], shipping_method: ShippingMethod | None) -> Totals:
+    """Totals from (unit price, VAT rate, quantity) items and a shipping method; VAT included, per rate."""
+    subtotal = sum((price * qty for price, _rate, qty in items), Decimal("0.00"))
+    shipping = shipping_method.cost_for(subtotal) if shipping_method else Decimal("0.00")
+    gross_by_rate: dict[Decimal, Decimal] = {}
+    for price, rate, qty in items:
+        gross_by_rate[Decimal(rate)] = gross_by_rate.get(Decimal(rate), Decimal("0")) + price * qty
+    if shipping:
+        gross_by_rate[SHIPPING_VAT_RATE] = gross_by_rate.get(SHIPPING_VAT_RATE, Decimal("0")) + shipping
+    vat = {rate: included_vat(gross, rate) for rate, gross in sorted(gross_by_rate.items()) if rate}
+    return Totals(subtotal=to_money(subtotal), shipping=to_money(shipping), vat_by_rate=vat)
+
+
+def cart_totals(lines: list[CartLine], shipping_method: ShippingMethod | None) -> Totals:
+    return compute_totals([(l.product.price, l.product.vat_percent, l.quantity) for l in lines], shipping_method)  # noqa: E741
+
+
+def shipping_methods() -> list[ShippingMethod]:
+    return list(ShippingMethod.objects.filter(is_active=True))
+
+
+@dataclass
+class CheckoutData:
+    email: str
+    payment_method: str
+    shipping_method_id: int | None = None
+    phone: str = ""
+    shipping: dict = field(default_factory=dict)  # name, company, street, postcode, city, country
+    billing: dict = field(default_factory=dict)
+
+
+def save_contact_email(token: str | None, email: str) -> bool:
+    """The contact e-mail is kept on the cart as soon as the shopper gives it (abandoned-cart recovery needs it)."""
+    if not token:
+        return False
+    return bool(Cart.objects.filter(token=token, status=Cart.Status.OPEN).update(email=email))
+
+
+def place_order(token: str | None, data: CheckoutData, language: str) -> Order:
+    """Turn the shopper's cart into an order, in one transaction.
+
+    Stock is decremented with a conditional update per product (never below zero, never sold twice). A cart that was
+    already ordered (double click, resubmitted form) returns its order instead of a second one.
+    """
+    store = Store.load()
+    with transaction.atomic():
+        cart = Cart.objects.select_for_update().filter(token=token).first() if token else None
+        if cart is None:
+            raise CheckoutError(_("Your cart has expired. Please add the products again."))
+        if cart.status == Cart.Status.ORDERED:
+            existing = Order.objects.filter(cart=cart).first()
+            if existing:
+                return existing
+            raise CheckoutError(_("This cart was already ordered."))
+        lines = list(cart.lines.select_related("product", "product__category").order_by("product_id"))
+        if not lines:
+            raise CheckoutError(_("Your cart is empty."))
+        for line in lines:
+            product = line.product
+            if not (product.is_active and product.category.is_active) or product.is_sold_out:
+                raise CheckoutError(_("Sorry, %(name)s is sold out.") % {"name": product.name})
+
+        requires_shipping = any(line.product.requires_shipping for line in lines)
+        method = None
+        if requires_shipping:
+            method = ShippingMethod.objects.filter(pk=data.shipping_method_id, is_active=True).first()
+            if method is None:
+                raise CheckoutError(_("Please choose a shipping method."), to_cart=False)
+        pickup = bool(method and method.is_pickup)
+        if data.payment_method not in {p.code for p in available_methods(store, pickup=pickup)}:
+            raise CheckoutError(_("Please choose one of the payment methods offered."), to_cart=False)
+
+        totals = cart_totals(lines, method)
+        for line in lines:
+            if line.product.stock is None:
+                continue
+            taken = Product.objects.filter(pk=line.product_id, stock__gte=line.quantity).update(
+                stock=F("stock") - line.quantity
+            )
+            if not taken:
+                left = Product.objects.filter(pk=line.product_id).values_list("stock", flat=True).first() or 0
+                if left:
+                    message = _("Sorry, only %(count)d of %(name)s left. Please change the quantity in your cart.")
+                    raise CheckoutError(message % {"count": left, "name": line.product.name})
+                raise CheckoutError(_("Sorry, %(name)s is sold out.") % {"name": line.product.name})
+
+        shipping = data.shipping if requires_shipping and not pickup else {}
+        billing = data.billing or shipping
+        order = Order.objects.create(
+            number=OrderNumber.next(),
+            cart=cart,
+            is_test=store.test_mode,
+            language=language,
+            email=data.email,
+            phone=data.phone,
+            payment_method=data.payment_method,
+            requires_shipping=requires_shipping,
+            shipping_method=method,
+            shipping_method_name=method.name if method else "",
+            is_pickup=pickup,
+            pickup_address=method.pickup_address if pickup else "",
+            **{f"shipping_{k}": v for k, v in shipping.items()},
+            **{f"billing_{k}": v for k, v in billing.items()},
+            currency=store_currency(),
+            subtotal=totals.subtotal,
+            shipping_total=totals.shipping,
+            vat_total=totals.vat,
+            total=totals.total,
+        )
+        OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                product=line.product,
+                name=line.product.name,
+                sku=line.product.sku,
+                unit_price=line.product.price,
+                vat_rate=line.product.vat_percent,
+                quantity=line.quantity,
+                requires_shipping=line.product.requires_shipping,
+                stock_tracked=line.product.stock is not None,
+            )
+            for line in lines
+        )
+        orders.record_event(
+            order,
+            OrderEvent.Type.PLACED,
+            OrderEvent.Actor.SHOPPER,
+            new=order.payment_status,
+            payment_method=order.payment_method,
+            total=str(order.total),
+        )
+        cart.status = Cart.Status.ORDERED
+        cart.email = data.email
+        cart.save(update_fields=["status", "email", "updated_at"])
+
+        if order.total == 0:
+            if store.zero_total_status == PaymentStatus.PAID:
+                order = orders.mark_paid(order, OrderEvent.Actor.SYSTEM, reason="zero total")
+        else:
+            payments.create_payment(order, order.payment_method)
+    return order
+
+
+def store_currency() -> str:
+    from django.conf import settings
+
+    return settings.SHOP_CURRENCY
