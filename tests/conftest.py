@@ -65,6 +65,11 @@ def store(db):
     store.bank_account_holder = "Alpenladen GmbH"
     store.bank_iban = "CH93 0076 2011 6238 5295 7"
     store.save()
+    # Transactional tests flush the tables, the rows of data migrations with them: put the defaults back.
+    from payments.models import PaymentMethod
+
+    for position, code in enumerate(["test", "bank_transfer", "invoice", "cash_on_pickup", "phone"]):
+        PaymentMethod.objects.get_or_create(code=code, defaults={"position": position, "is_enabled": code != "phone"})
     return store
 
 
@@ -80,3 +85,23 @@ def shipping(db):
             name="Pickup Zurich", kind="pickup", price=Decimal("0"), pickup_address="Limmatquai 42, Zürich", position=1
         ),
     }
+
+
+@pytest.fixture
+def place(store, shipping):
+    """Place an order through the real service: ``place(product, quantity, payment_method="bank_transfer")``."""
+    from shop.cart.services import add_to_cart
+    from shop.checkout.services import CheckoutData, place_order
+
+    def _place(product, quantity=1, payment_method="bank_transfer", pickup=False, language="en"):
+        cart, _message = add_to_cart(None, product.pk, quantity)
+        method = shipping["pickup" if pickup else "post"]
+        data = CheckoutData(
+            email="anna@example.ch",
+            payment_method=payment_method,
+            shipping_method_id=method.pk,
+            shipping={"name": "Anna", "street": "Gasse 1", "postcode": "8001", "city": "Zürich", "country": "CH"},
+        )
+        return place_order(cart.token, data, language)
+
+    return _place
