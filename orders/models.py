@@ -8,6 +8,15 @@ from django.utils.translation import gettext_lazy as _
 
 from .status import FulfilmentStatus, PaymentStatus
 
+COUNTRIES = [
+    ("CH", _("Switzerland")),
+    ("LI", _("Liechtenstein")),
+    ("DE", _("Germany")),
+    ("AT", _("Austria")),
+    ("FR", _("France")),
+    ("IT", _("Italy")),
+]
+
 
 def new_order_token() -> str:
     return secrets.token_urlsafe(24)
@@ -134,7 +143,8 @@ class Order(models.Model):
 def _address(order, prefix) -> list[str]:
     get = lambda field: getattr(order, f"{prefix}_{field}")  # noqa: E731
     city = f"{get('postcode')} {get('city')}".strip()
-    return [line for line in (get("name"), get("company"), get("street"), city, get("country")) if line]
+    country = str(dict(COUNTRIES).get(get("country"), get("country")))
+    return [line for line in (get("name"), get("company"), get("street"), city, country) if line]
 
 
 class OrderLine(models.Model):

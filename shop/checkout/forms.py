@@ -3,14 +3,8 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-COUNTRIES = [
-    ("CH", _("Switzerland")),
-    ("LI", _("Liechtenstein")),
-    ("DE", _("Germany")),
-    ("AT", _("Austria")),
-    ("FR", _("France")),
-    ("IT", _("Italy")),
-]
+from orders.models import COUNTRIES
+
 ADDRESS_FIELDS = ("name", "company", "street", "postcode", "city", "country")
 POSTCODE = {"CH": r"[1-9]\d{3}", "LI": r"94\d{2}", "DE": r"\d{5}", "AT": r"\d{4}", "FR": r"\d{5}", "IT": r"\d{5}"}
 
