@@ -2,7 +2,7 @@ import secrets
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -32,18 +32,21 @@ class OrderNumber(models.Model):
 
     @classmethod
     def next(cls) -> int:
-        """Call inside a transaction."""
-        row = cls.objects.select_for_update().filter(pk=1).first()
-        if row is None:
-            row = cls.objects.create(pk=1)
-            row = cls.objects.select_for_update().get(pk=1)
-        row.last += 1
-        row.save(update_fields=["last"])
-        return row.last
+        """The next order number, in one statement that also locks the row until the transaction ends (call it
+        inside one, as late as possible: concurrent orders wait here for each other's commit)."""
+        table = connection.ops.quote_name(cls._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET last = last + 1 WHERE id = 1 RETURNING last")  # noqa: S608
+            row = cursor.fetchone()
+        if row is None:  # first order ever
+            cls.objects.get_or_create(pk=1)
+            return cls.next()
+        return row[0]
 
 
 class Order(models.Model):
-    number = models.PositiveIntegerField(_("order number"), unique=True)
+    # Taken as the last step of placing the order (see OrderNumber.next); empty only inside that transaction.
+    number = models.PositiveIntegerField(_("order number"), unique=True, null=True, editable=False)
     token = models.CharField(max_length=64, unique=True, default=new_order_token, editable=False)
     cart = models.OneToOneField(
         "cart.Cart", null=True, blank=True, on_delete=models.SET_NULL, related_name="order", editable=False

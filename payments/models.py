@@ -1,6 +1,7 @@
 import secrets
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -124,5 +125,25 @@ class PaymentMethod(models.Model):
         verbose_name = _("payment method")
         verbose_name_plural = _("payment methods")
 
+    CACHE_KEY = "shop.payment_methods"
+
     def __str__(self):
         return self.code
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        cache.delete(self.CACHE_KEY)
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        cache.delete(self.CACHE_KEY)
+        return result
+
+    @classmethod
+    def enabled_codes(cls) -> list[str]:
+        """Codes of the enabled methods, in the merchant's order; cached, refreshed on save."""
+        codes = cache.get(cls.CACHE_KEY)
+        if codes is None:
+            codes = list(cls.objects.filter(is_enabled=True).values_list("code", flat=True))
+            cache.set(cls.CACHE_KEY, codes, 300)
+        return codes

@@ -119,7 +119,9 @@ def test_offline_orders_await_payment_until_the_merchant_records_it(client, stor
 
 
 def test_phone_order_when_enabled(client, store, shipping, mug):
-    PaymentMethod.objects.filter(code="phone").update(is_enabled=True)
+    phone = PaymentMethod.objects.get(code="phone")
+    phone.is_enabled = True
+    phone.save()
     add(client, mug)
     order_now(client, payment_method="phone", shipping=shipping["post"])
     html = client.get(Order.objects.get().get_absolute_url()).content.decode()

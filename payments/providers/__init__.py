@@ -17,7 +17,7 @@ def available_methods(store, *, pickup: bool) -> list[Provider]:
     """The methods the merchant enabled, in their order, that can be used for this checkout."""
     from payments.models import PaymentMethod
 
-    enabled = PaymentMethod.objects.filter(is_enabled=True).values_list("code", flat=True)
+    enabled = PaymentMethod.enabled_codes()
     return [
         PROVIDERS[code] for code in enabled if code in PROVIDERS and PROVIDERS[code].is_available(store, pickup=pickup)
     ]

@@ -36,6 +36,13 @@ class CartHandle:
         self.renew_cookie = True
         self._loaded = False
 
+    def forget(self):
+        """Call once the cart is ordered: the cookie is removed and the header shows an empty cart."""
+        self.token = None
+        self.renew_cookie = False
+        self._cart = None
+        self._loaded = True
+
 
 class CartMiddleware:
     def __init__(self, get_response):
@@ -62,5 +69,6 @@ class CartMiddleware:
                 secure=request.is_secure(),
             )
         elif cookie_present and (handle.token is None or (handle._loaded and handle._cart is None)):
+            # tampered, expired, purged or ordered: the shopper starts a new cart with their next addition
             response.delete_cookie(name, samesite="Lax")
         return response

@@ -160,11 +160,14 @@ def remove_line(token: str | None, line_id: int) -> str:
 def review_cart(token: str | None) -> CartContents:
     """The cart as the shopper should see it now: stock checked, quantities above the stock clamped (and said so),
     sold-out and withdrawn products flagged and left out of the subtotal."""
-    cart = find_cart(token)
-    if cart is None:
+    if not token:
         return CartContents(cart=None)
-    lines = list(cart.lines.select_related("product", "product__category"))
-    contents = CartContents(cart=cart)
+    lines = list(
+        CartLine.objects.filter(cart__token=token, cart__status=Cart.Status.OPEN).select_related(
+            "cart", "product", "product__category"
+        )
+    )
+    contents = CartContents(cart=lines[0].cart if lines else find_cart(token))
     clamped = []
     for line in lines:
         product = line.product

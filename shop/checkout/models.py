@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -34,8 +35,28 @@ class ShippingMethod(models.Model):
         verbose_name = _("shipping method")
         verbose_name_plural = _("shipping methods")
 
+    CACHE_KEY = "shop.shipping_methods"
+
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        cache.delete(self.CACHE_KEY)
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        cache.delete(self.CACHE_KEY)
+        return result
+
+    @classmethod
+    def active(cls) -> list["ShippingMethod"]:
+        """The active methods, in order; cached (checkout reads them on every request), refreshed on save."""
+        methods = cache.get(cls.CACHE_KEY)
+        if methods is None:
+            methods = list(cls.objects.filter(is_active=True))
+            cache.set(cls.CACHE_KEY, methods, 300)
+        return methods
 
     @property
     def is_pickup(self) -> bool:

@@ -70,7 +70,7 @@ def cart_totals(lines: list[CartLine], shipping_method: ShippingMethod | None) -
 
 
 def shipping_methods() -> list[ShippingMethod]:
-    return list(ShippingMethod.objects.filter(is_active=True))
+    return ShippingMethod.active()
 
 
 @dataclass
@@ -98,17 +98,23 @@ def place_order(token: str | None, data: CheckoutData, language: str) -> Order:
     """
     store = Store.load()
     with transaction.atomic():
-        cart = Cart.objects.select_for_update().filter(token=token).first() if token else None
-        if cart is None:
+        # One query reads the lines and locks their cart: a second request for the same cart waits here.
+        lines = list(
+            CartLine.objects.select_for_update(of=("cart",))
+            .select_related("cart", "product", "product__category")
+            .filter(cart__token=token or "")
+            .order_by("product_id")
+        )
+        if not lines:
+            if Cart.objects.filter(token=token or "").exists():
+                raise CheckoutError(_("Your cart is empty."))
             raise CheckoutError(_("Your cart has expired. Please add the products again."))
+        cart = lines[0].cart
         if cart.status == Cart.Status.ORDERED:
             existing = Order.objects.filter(cart=cart).first()
             if existing:
                 return existing
             raise CheckoutError(_("This cart was already ordered."))
-        lines = list(cart.lines.select_related("product", "product__category").order_by("product_id"))
-        if not lines:
-            raise CheckoutError(_("Your cart is empty."))
         for line in lines:
             product = line.product
             if not (product.is_active and product.category.is_active) or product.is_sold_out:
@@ -117,7 +123,7 @@ def place_order(token: str | None, data: CheckoutData, language: str) -> Order:
         requires_shipping = any(line.product.requires_shipping for line in lines)
         method = None
         if requires_shipping:
-            method = ShippingMethod.objects.filter(pk=data.shipping_method_id, is_active=True).first()
+            method = next((m for m in shipping_methods() if m.pk == data.shipping_method_id), None)
             if method is None:
                 raise CheckoutError(_("Please choose a shipping method."), to_cart=False)
         pickup = bool(method and method.is_pickup)
@@ -125,23 +131,9 @@ def place_order(token: str | None, data: CheckoutData, language: str) -> Order:
             raise CheckoutError(_("Please choose one of the payment methods offered."), to_cart=False)
 
         totals = cart_totals(lines, method)
-        for line in lines:
-            if line.product.stock is None:
-                continue
-            taken = Product.objects.filter(pk=line.product_id, stock__gte=line.quantity).update(
-                stock=F("stock") - line.quantity
-            )
-            if not taken:
-                left = Product.objects.filter(pk=line.product_id).values_list("stock", flat=True).first() or 0
-                if left:
-                    message = _("Sorry, only %(count)d of %(name)s left. Please change the quantity in your cart.")
-                    raise CheckoutError(message % {"count": left, "name": line.product.name})
-                raise CheckoutError(_("Sorry, %(name)s is sold out.") % {"name": line.product.name})
-
         shipping = data.shipping if requires_shipping and not pickup else {}
         billing = data.billing or shipping
         order = Order.objects.create(
-            number=OrderNumber.next(),
             cart=cart,
             is_test=store.test_mode,
             language=language,
@@ -186,12 +178,30 @@ def place_order(token: str | None, data: CheckoutData, language: str) -> Order:
         cart.status = Cart.Status.ORDERED
         cart.email = data.email
         cart.save(update_fields=["status", "email", "updated_at"])
-
         if order.total == 0:
             if store.zero_total_status == PaymentStatus.PAID:
                 order = orders.mark_paid(order, OrderEvent.Actor.SYSTEM, reason="zero total")
         else:
             payments.create_payment(order, order.payment_method)
+
+        # The contended rows come last, so that their locks are held for as short a time as possible: the stock of
+        # each product (a conditional update: never below zero, never sold twice), then the order number (taken
+        # only once the stock is secured, so that sold-out attempts leave no gaps).
+        for line in lines:
+            if line.product.stock is None:
+                continue
+            taken = Product.objects.filter(pk=line.product_id, stock__gte=line.quantity).update(
+                stock=F("stock") - line.quantity
+            )
+            if not taken:
+                left = Product.objects.filter(pk=line.product_id).values_list("stock", flat=True).first() or 0
+                if left:
+                    message = _("Sorry, only %(count)d of %(name)s left. Please change the quantity in your cart.")
+                    raise CheckoutError(message % {"count": left, "name": line.product.name})
+                raise CheckoutError(_("Sorry, %(name)s is sold out.") % {"name": line.product.name})
+
+        order.number = OrderNumber.next()
+        order.save(update_fields=["number"])
     return order
 
 

@@ -77,9 +77,6 @@ def checkout(request):
         messages.warning(request, notice)
     form = context["form"]
     if request.method == "POST":
-        email = EmailForm({"email": request.POST.get("email", "")})
-        if email.is_valid():
-            services.save_contact_email(request.cart.token, email.cleaned_data["email"])
         if form.is_valid():
             data = services.CheckoutData(
                 email=form.cleaned_data["email"],
@@ -94,7 +91,7 @@ def checkout(request):
             except services.CheckoutError as error:
                 messages.error(request, str(error))
                 return redirect("cart:detail" if error.to_cart else "checkout:checkout")
-            request.cart.changed()
+            request.cart.forget()
             if get_provider(order.payment_method).is_online and order.payment_status == "awaiting_payment":
                 try:
                     return redirect(payments.start_payment(order, request))
@@ -102,6 +99,9 @@ def checkout(request):
                     messages.error(request, str(error))
             messages.success(request, _("Thank you! Your order %(number)s has been placed.") % {"number": order.number})
             return redirect(order.get_absolute_url())
+        email = EmailForm({"email": request.POST.get("email", "")})
+        if email.is_valid():  # kept even when the rest is incomplete: abandoned-cart recovery needs it
+            services.save_contact_email(request.cart.token, email.cleaned_data["email"])
         messages.error(request, _("Please check the highlighted fields."))
     return render(request, "storefront/checkout.html", context)
 
