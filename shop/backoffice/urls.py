@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -8,4 +8,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("orders/", include("orders.backoffice_urls")),
+    # Settings → General · Payment · Shipping
+    path("settings/", include("shop.backoffice.settings_urls")),
 ]
