@@ -1,3 +1,11 @@
 from django.urls import path
 
-urlpatterns: list = []
+from . import backoffice
+
+urlpatterns = [
+    path("", backoffice.order_list, name="orders"),
+    path("export.csv", backoffice.order_export, name="orders_export"),
+    path("process/", backoffice.process_orders, name="process_orders"),
+    path("<int:number>/", backoffice.order_detail, name="order"),
+    path("<int:number>/action/", backoffice.order_action, name="order_action"),
+]

@@ -135,6 +135,16 @@ class Order(models.Model):
         return str(provider.name) if provider else self.payment_method
 
     @property
+    def tracking_url(self) -> str:
+        from .tracking import tracking_url
+
+        return tracking_url(self.tracking_carrier, self.tracking_number)
+
+    @property
+    def customer_name(self) -> str:
+        return self.billing_name or self.shipping_name or self.email
+
+    @property
     def shipping_address_lines(self) -> list[str]:
         return _address(self, "shipping")
 
@@ -198,6 +208,8 @@ class OrderEvent(models.Model):
         PAYMENT_MISMATCH = "payment_mismatch", _("Payment does not match the order")
         STOCK_RESTORED = "stock_restored", _("Stock restored")
         NOTE = "note", _("Note")
+        TRACKING = "tracking", _("Tracking number assigned")
+        REFUNDED = "refunded", _("Refunded")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     type = models.CharField(_("type"), max_length=32, choices=Type.choices)

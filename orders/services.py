@@ -142,6 +142,37 @@ def mark_returned(order, actor=Actor.STAFF, user=None) -> Order:
     return _set_fulfilment_status(order, FulfilmentStatus.RETURNED, actor, user)
 
 
+# Tracking and notes --------------------------------------------------------------------------------------------------
+
+
+def assign_tracking(order, number: str, carrier: str, user=None, actor=Actor.STAFF) -> Order:
+    """Set the tracking number and carrier (the shopper's e-mail with the link comes with the notifications)."""
+    from .tracking import Carrier
+
+    number = number.strip()
+    if not number:
+        raise TransitionError(_("Please enter a tracking number."))
+    if carrier not in Carrier.values:
+        raise TransitionError(_("Please choose a carrier."))
+    with transaction.atomic():
+        order = lock_order(order)
+        old = order.tracking_number
+        order.tracking_number, order.tracking_carrier = number, carrier
+        order.save(update_fields=["tracking_number", "tracking_carrier", "updated_at"])
+        record_event(order, Type.TRACKING, actor, user=user, old=old, new=number, carrier=carrier)
+    return order
+
+
+def add_note(order, text: str, user=None) -> OrderEvent:
+    """A staff-only note on the order's timeline."""
+    text = text.strip()
+    if not text:
+        raise TransitionError(_("The note is empty."))
+    with transaction.atomic():
+        order = lock_order(order)
+        return record_event(order, Type.NOTE, Actor.STAFF, user=user, note=text[:4000])
+
+
 # Test orders ---------------------------------------------------------------------------------------------------------
 
 

@@ -123,7 +123,7 @@ def refund_all(order, actor=Actor.STAFF, user=None, note="") -> Decimal:
                 Refund.objects.create(payment=payment, amount=remaining, note=note)
                 total += remaining
         if total:
-            orders.record_event(order, OrderEvent.Type.NOTE, actor, user=user, refunded=str(total), note=note)
+            orders.record_event(order, OrderEvent.Type.REFUNDED, actor, user=user, amount=str(total), note=note)
     return total
 
 

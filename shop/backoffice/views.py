@@ -40,9 +40,25 @@ class LogoutView(auth_views.LogoutView):
     next_page = settings.LOGIN_URL
 
 
-@require_GET
 @staff_required
+@require_GET
 def dashboard(request):
+    from datetime import datetime, time
+
+    from django.db.models import Count, Q, Sum
+    from django.utils import timezone
+
+    from orders.models import Order
+    from orders.status import OPEN_FULFILMENT, PaymentStatus
+
+    start = datetime.combine(timezone.localdate(), time.min, timezone.get_current_timezone())
+    real = Order.objects.filter(is_test=False, number__isnull=False)
+    figures = real.aggregate(
+        today=Count("id", filter=Q(created_at__gte=start)),
+        revenue=Sum("total", filter=Q(created_at__gte=start) & ~Q(payment_status=PaymentStatus.CANCELLED)),
+        awaiting=Count("id", filter=Q(payment_status=PaymentStatus.AWAITING_PAYMENT)),
+        to_ship=Count("id", filter=Q(payment_status=PaymentStatus.PAID, fulfilment_status__in=OPEN_FULFILMENT)),
+    )
     threshold = settings.LOW_STOCK_THRESHOLD
     low_stock = Product.objects.filter(is_active=True, stock__isnull=False, stock__lte=threshold).order_by(
         "stock", "name"
@@ -51,6 +67,7 @@ def dashboard(request):
         request,
         "backoffice/dashboard.html",
         {
+            "figures": figures,
             "product_count": Product.objects.filter(is_active=True).count(),
             "open_carts": Cart.objects.filter(status=Cart.Status.OPEN, lines__isnull=False).distinct().count(),
             "low_stock": low_stock[:20],

@@ -1,0 +1,316 @@
+"""Sales → Orders and Process orders: the merchant's views of orders (staff only). Thin: parse, call a service,
+render. Every change goes through ``orders.services`` or ``payments.services``."""
+
+import csv
+from datetime import datetime, time
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from payments import services as payments
+from payments.providers import PROVIDERS
+from shop.backoffice.views import staff_required
+
+from . import services
+from .forms import SORTS, ConfirmForm, NoteForm, OrderFilterForm, RecordPaymentForm, TrackingForm
+from .models import Order, OrderEvent
+from .status import (
+    FULFILMENT_TRANSITIONS,
+    OPEN_FULFILMENT,
+    FulfilmentStatus,
+    PaymentStatus,
+    TransitionError,
+    check_fulfilment_transition,
+)
+
+PER_PAGE = 50
+LIST_FIELDS = (
+    "id",
+    "number",
+    "created_at",
+    "email",
+    "billing_name",
+    "shipping_name",
+    "total",
+    "currency",
+    "payment_method",
+    "payment_status",
+    "fulfilment_status",
+    "is_test",
+    "needs_attention",
+)
+
+
+def filtered_orders(form: OrderFilterForm):
+    """The orders the filter form selects (all orders when it is invalid: the page says why)."""
+    orders = Order.objects.filter(number__isnull=False)
+    if not form.is_valid():
+        return orders.order_by(*SORTS["-created"])
+    data = form.cleaned_data
+    if data["payment_status"]:
+        orders = orders.filter(payment_status=data["payment_status"])
+    if data["fulfilment_status"]:
+        orders = orders.filter(fulfilment_status=data["fulfilment_status"])
+    if data["payment_method"]:
+        orders = orders.filter(payment_method=data["payment_method"])
+    tz = timezone.get_current_timezone()
+    if data["date_from"]:
+        orders = orders.filter(created_at__gte=datetime.combine(data["date_from"], time.min, tz))
+    if data["date_to"]:
+        orders = orders.filter(created_at__lte=datetime.combine(data["date_to"], time.max, tz))
+    if data["test"] == "exclude":
+        orders = orders.filter(is_test=False)
+    elif data["test"] == "only":
+        orders = orders.filter(is_test=True)
+    query = data["q"]
+    if query:
+        number = query.lstrip("#")
+        if number.isdigit() and len(number) < 10:
+            orders = orders.filter(number=int(number))
+        elif "@" in query:
+            orders = orders.filter(email__iexact=query) if " " not in query else orders.none()
+        else:
+            orders = orders.filter(
+                Q(billing_name__icontains=query) | Q(shipping_name__icontains=query) | Q(email__icontains=query)
+            )
+    return orders.order_by(*SORTS[data["sort"] or "-created"])
+
+
+@staff_required
+@require_GET
+def order_list(request):
+    form = OrderFilterForm(request.GET or None)
+    if request.GET and not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, errors[0])
+    orders = filtered_orders(form)
+    page = Paginator(orders.only(*LIST_FIELDS), PER_PAGE).get_page(request.GET.get("page"))
+    seen = _int(request.GET.get("seen"))
+    context = {"form": form, "page": page, "seen": seen, "query_string": _query_string(request, exclude={"page"})}
+    if request.htmx and request.GET.get("fragment") == "rows":
+        return render(request, "backoffice/orders/rows.html", context)
+    counts = dict(Order.objects.values_list("payment_status").annotate(n=Count("id")).order_by())
+    context.update(
+        latest_id=Order.objects.order_by("-id").values_list("id", flat=True).first() or 0,
+        payment_counts=[(value, label, counts.get(value, 0)) for value, label in PaymentStatus.choices],
+    )
+    return render(request, "backoffice/orders/list.html", context)
+
+
+class Echo:
+    def write(self, value):
+        return value
+
+
+@staff_required
+@require_GET
+def order_export(request):
+    """The filtered list as CSV, streamed row by row from a server-side cursor: memory stays flat."""
+    form = OrderFilterForm(request.GET or None)
+    columns = [
+        ("number", _("Order")),
+        ("created_at", _("Date")),
+        ("email", _("E-mail")),
+        ("billing_name", _("Name")),
+        ("payment_method", _("Payment method")),
+        ("payment_status", _("Payment status")),
+        ("fulfilment_status", _("Fulfilment status")),
+        ("subtotal", _("Subtotal")),
+        ("shipping_total", _("Shipping")),
+        ("vat_total", _("VAT included")),
+        ("total", _("Total")),
+        ("currency", _("Currency")),
+        ("is_test", _("Test order")),
+        ("tracking_number", _("Tracking number")),
+    ]
+    writer = csv.writer(Echo())
+    rows = filtered_orders(form).values_list(*(name for name, _label in columns)).iterator(chunk_size=2000)
+
+    def stream():
+        yield "\ufeff" + writer.writerow([label for _name, label in columns])  # BOM: Excel reads UTF-8
+        for row in rows:
+            row = list(row)
+            row[1] = timezone.localtime(row[1]).strftime("%Y-%m-%d %H:%M")
+            row[12] = "yes" if row[12] else ""
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="orders-{timezone.localdate():%Y-%m-%d}.csv"'
+    return response
+
+
+def payment_hint(order) -> str:
+    """What the merchant should do about the payment, in plain words."""
+    provider = PROVIDERS.get(order.payment_method)
+    if order.payment_status == PaymentStatus.PAID:
+        return _("Paid — ready to hand over") if order.is_pickup else _("Paid — ready to ship")
+    if provider is None:
+        return _("Check the payment")
+    if provider.is_online:
+        return _("Online payment not processed — check with the provider")
+    return {
+        "bank_transfer": _("Bank transfer — contact the customer for payment"),
+        "invoice": _("Invoice — wait for the customer's payment"),
+        "phone": _("Phone order — call the customer to take the payment"),
+        "cash_on_pickup": _("Cash on pickup — collect the payment at pickup"),
+    }.get(order.payment_method, _("Check the payment"))
+
+
+@staff_required
+@require_GET
+def process_orders(request):
+    orders = (
+        Order.objects.filter(
+            number__isnull=False,
+            fulfilment_status__in=OPEN_FULFILMENT,
+            payment_status__in=[PaymentStatus.PAID, PaymentStatus.AWAITING_PAYMENT],
+        )
+        .only(*LIST_FIELDS, "is_pickup", "requires_shipping")
+        .order_by("created_at", "id")
+    )
+    page = Paginator(orders, PER_PAGE).get_page(request.GET.get("page"))
+    for order in page.object_list:
+        order.hint = payment_hint(order)
+        order.offline = not getattr(PROVIDERS.get(order.payment_method), "is_online", False)
+    return render(request, "backoffice/orders/process.html", {"page": page})
+
+
+@staff_required
+@require_GET
+def order_detail(request, number):
+    order = get_object_or_404(Order.objects.prefetch_related("lines", "payments__refunds"), number=number)
+    events = order.events.select_related("user")
+    allowed = [
+        status
+        for status in FULFILMENT_TRANSITIONS[order.fulfilment_status]
+        if not (status == FulfilmentStatus.READY_FOR_PICKUP and not order.is_pickup)
+        and not (status == FulfilmentStatus.SHIPPED and order.is_pickup)
+    ]
+    context = {
+        "order": order,
+        "events": events,
+        "allowed_fulfilment": [(status, FulfilmentStatus(status).label) for status in sorted(allowed)],
+        "can_ship": FulfilmentStatus.SHIPPED in allowed,
+        "balance_due": payments.balance_due(order),
+        "paid": payments.paid_amount(order),
+        "hint": payment_hint(order),
+        "can_record_payment": order.payment_status == PaymentStatus.AWAITING_PAYMENT,
+        "can_cancel": order.payment_status in (PaymentStatus.AWAITING_PAYMENT, PaymentStatus.PAID),
+        "payment_form": RecordPaymentForm(
+            initial={"amount": payments.balance_due(order), "paid_on": timezone.localdate()}
+        ),
+        "tracking_form": TrackingForm(
+            initial={"tracking_number": order.tracking_number, "carrier": order.tracking_carrier or "swiss_post"}
+        ),
+        "note_form": NoteForm(),
+        "confirm_form": ConfirmForm(),
+        "Type": OrderEvent.Type,
+    }
+    return render(request, "backoffice/orders/detail.html", context)
+
+
+FULFILMENT_ACTIONS = {
+    "processing": services.start_processing,
+    "ready_for_pickup": services.mark_ready_for_pickup,
+    "shipped": services.mark_shipped,
+    "delivered": services.mark_delivered,
+    "will_not_deliver": services.mark_will_not_deliver,
+    "returned": services.mark_returned,
+}
+
+
+@staff_required
+@require_POST
+def order_action(request, number):
+    order = get_object_or_404(Order, number=number)
+    action = request.POST.get("action", "")
+    back = request.POST.get("next", "")
+    if not (back.startswith("/backoffice/") and url_has_allowed_host_and_scheme(back, allowed_hosts=None)):
+        back = ""
+    try:
+        message = _perform(request, order, action)
+    except TransitionError as error:
+        messages.error(request, str(error))
+    except payments.PaymentError as error:
+        messages.error(request, str(error))
+    else:
+        if message:
+            messages.success(request, message)
+        if action == "delete_test" and message:
+            return redirect("backoffice:orders")
+    if back:
+        return redirect(back)
+    return redirect("backoffice:order", number=order.number)
+
+
+def _perform(request, order, action) -> str:
+    user = request.user
+    if action in FULFILMENT_ACTIONS:
+        FULFILMENT_ACTIONS[action](order, user=user)
+        return _("Fulfilment status changed to “%(status)s”.") % {"status": FulfilmentStatus(action).label}
+    if action == "record_payment":
+        form = RecordPaymentForm(request.POST)
+        if request.POST.get("amount") is None:  # one-click from Process orders: the balance, today
+            form = RecordPaymentForm({"amount": payments.balance_due(order), "paid_on": timezone.localdate()})
+        if not form.is_valid():
+            raise TransitionError(_first_error(form))
+        if order.payment_status != PaymentStatus.AWAITING_PAYMENT:
+            raise TransitionError(_("This order needs no payment."))
+        data = form.cleaned_data
+        payments.record_offline_payment(order, data["amount"], user=user, note=data["note"], paid_on=data["paid_on"])
+        return _("Payment recorded.")
+    if action in ("tracking", "tracking_shipped"):
+        form = TrackingForm(request.POST)
+        if not form.is_valid():
+            raise TransitionError(_first_error(form))
+        if action == "tracking_shipped":  # check the move first: nothing is saved when it is refused
+            check_fulfilment_transition(order.fulfilment_status, FulfilmentStatus.SHIPPED)
+        services.assign_tracking(order, form.cleaned_data["tracking_number"], form.cleaned_data["carrier"], user)
+        if action == "tracking_shipped":
+            services.mark_shipped(order, user=user)
+            return _("Tracking number saved; the order is marked shipped.")
+        return _("Tracking number saved.")
+    if action == "note":
+        form = NoteForm(request.POST)
+        if not form.is_valid():
+            raise TransitionError(_first_error(form))
+        services.add_note(order, form.cleaned_data["text"], user)
+        return _("Note added.")
+    if action in ("cancel", "delete_test"):
+        form = ConfirmForm(request.POST)
+        if not form.is_valid():
+            raise TransitionError(_first_error(form))
+        if action == "cancel":
+            services.cancel_order(order, user=user, reason=form.cleaned_data["reason"])
+            return _("Order cancelled; the items are back in stock.")
+        services.delete_test_order(order)
+        return _("Test order %(number)s deleted.") % {"number": order.number}
+    raise TransitionError(_("Unknown action."))
+
+
+def _first_error(form) -> str:
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        return f"{label}: {errors[0]}" if label else str(errors[0])
+    return ""
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _query_string(request, exclude=()):
+    params = request.GET.copy()
+    for key in (*exclude, "fragment", "seen"):
+        params.pop(key, None)
+    return params.urlencode()
