@@ -12,3 +12,6 @@ MEDIA_ROOT = VAR_DIR / "test-media"
 
 STATIC_ROOT = VAR_DIR / "test-static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# Login rate limiting is switched on by the tests that check it (client.login() passes no request).
+AXES_ENABLED = False

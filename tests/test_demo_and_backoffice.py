@@ -101,3 +101,18 @@ def test_backoffice_speaks_the_merchants_language(client, language, text):
 def test_django_admin_is_at_its_own_path(client):
     response = client.get("/django-admin/")
     assert response.status_code == 302 and "/django-admin/login/" in response["Location"]
+
+
+def test_failed_logins_are_rate_limited(client, settings):
+    settings.AXES_ENABLED = True
+    StaffFactory(username="bea")
+    for _ in range(4):
+        response = client.post("/backoffice/login/", {"username": "bea", "password": "wrong"})
+        assert (
+            response.status_code == 200 and "Please enter a correct username and password" in response.content.decode()
+        )
+    assert client.post("/backoffice/login/", {"username": "bea", "password": "wrong"}).status_code == 429
+    response = client.post("/backoffice/login/", {"username": "bea", "password": "s3cret-pass"})
+    assert response.status_code == 429
+    assert "Too many failed logins" in response.content.decode()
+    assert client.get("/backoffice/").status_code == 302  # not logged in
