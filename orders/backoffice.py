@@ -12,14 +12,26 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from payments import services as payments
 from payments.providers import PROVIDERS
 from shop.backoffice.views import staff_required
 
 from . import services
-from .forms import SORTS, ConfirmForm, NoteForm, OrderFilterForm, RecordPaymentForm, TrackingForm
+from .forms import (
+    SORTS,
+    ConfirmForm,
+    EditLineFormSet,
+    LineFormSet,
+    ManualOrderForm,
+    NewLineFormSet,
+    NoteForm,
+    OrderEditForm,
+    OrderFilterForm,
+    RecordPaymentForm,
+    TrackingForm,
+)
 from .models import Order, OrderEvent
 from .status import (
     FULFILMENT_TRANSITIONS,
@@ -200,6 +212,7 @@ def order_detail(request, number):
         "can_ship": FulfilmentStatus.SHIPPED in allowed,
         "balance_due": payments.balance_due(order),
         "paid": payments.paid_amount(order),
+        "refund_due": max(payments.paid_amount(order) - order.total, 0),
         "hint": payment_hint(order),
         "can_record_payment": order.payment_status == PaymentStatus.AWAITING_PAYMENT,
         "can_cancel": order.payment_status in (PaymentStatus.AWAITING_PAYMENT, PaymentStatus.PAID),
@@ -314,3 +327,107 @@ def _query_string(request, exclude=()):
     for key in (*exclude, "fragment", "seen"):
         params.pop(key, None)
     return params.urlencode()
+
+
+def _manual_payment_methods():
+    from payments.providers import available_methods
+    from shop.backoffice.models import Store
+
+    store = Store.load()
+    methods = {p.code: p for p in available_methods(store, pickup=True)}
+    methods.setdefault("phone", PROVIDERS["phone"])  # a phone order is always possible by hand
+    return list(methods.values())
+
+
+def _product_choices():
+    from shop.catalog.models import Product
+
+    return Product.objects.filter(is_active=True).only("sku", "name", "price").order_by("name")[:500]
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def order_create(request):
+    """Create an order by hand (phone orders)."""
+    methods = _manual_payment_methods()
+    form = ManualOrderForm(request.POST or None, payment_methods=methods, initial={"payment_method": "phone"})
+    lines = LineFormSet(request.POST or None, prefix="lines")
+    if request.method == "POST":
+        if form.is_valid() and lines.is_valid():
+            items = [
+                services.ManualLine(row["product"], row["quantity"], row.get("unit_price"))
+                for row in lines.cleaned_data
+                if row.get("product")
+            ]
+            data = form.cleaned_data
+            try:
+                order = services.create_manual_order(
+                    services.ManualOrder(
+                        email=data["email"],
+                        phone=data["phone"],
+                        language=data["language"],
+                        lines=items,
+                        payment_method=data["payment_method"],
+                        shipping_method=data["shipping_method"],
+                        shipping_cost=data["shipping_cost"],
+                        shipping=form.address(),
+                        billing=form.address(),
+                        mark_paid=data["mark_paid"],
+                        start_processing=data["start_processing"],
+                    ),
+                    request.user,
+                )
+            except TransitionError as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(request, _("Order %(number)s created.") % {"number": order.number})
+                return redirect("backoffice:order", number=order.number)
+        else:
+            messages.error(request, _("Please check the highlighted fields."))
+    return render(
+        request, "backoffice/orders/create.html", {"form": form, "lines": lines, "products": _product_choices()}
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def order_edit(request, number):
+    order = get_object_or_404(Order, number=number)
+    current = list(order.lines.all())
+    initial = {name: getattr(order, name) for name in services.EDITABLE_FIELDS}
+    form = OrderEditForm(request.POST or None, initial=initial)
+    lines = EditLineFormSet(
+        request.POST or None,
+        prefix="lines",
+        initial=[{"line": line.pk, "quantity": line.quantity, "unit_price": line.unit_price} for line in current],
+    )
+    new_lines = NewLineFormSet(request.POST or None, prefix="new")
+    if request.method == "POST":
+        if form.is_valid() and lines.is_valid() and new_lines.is_valid():
+            changes = [
+                services.LineChange(row["line"], row["quantity"], row["unit_price"]) for row in lines.cleaned_data
+            ] + [
+                services.LineChange(None, row["quantity"], row["unit_price"] or row["product"].price, row["product"])
+                for row in new_lines.cleaned_data
+                if row.get("product")
+            ]
+            try:
+                services.edit_order(order, form.cleaned_data, changes, request.user)
+            except TransitionError as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(request, _("Order saved. Stock was not changed."))
+                return redirect("backoffice:order", number=order.number)
+        else:
+            messages.error(request, _("Please check the highlighted fields."))
+    rows = list(zip(current, lines.forms, strict=False))
+    context = {
+        "order": order,
+        "form": form,
+        "lines": lines,
+        "rows": rows,
+        "new_lines": new_lines,
+        "products": _product_choices(),
+        "paid": payments.paid_amount(order),
+    }
+    return render(request, "backoffice/orders/edit.html", context)

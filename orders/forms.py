@@ -94,3 +94,122 @@ class ConfirmForm(forms.Form):
         label=_("Yes, I am sure"), error_messages={"required": _("Please tick the box to confirm.")}
     )
     reason = forms.CharField(label=_("Reason (optional)"), required=False, max_length=500)
+
+
+def _money_field(label, required=True):
+    return forms.DecimalField(
+        label=label,
+        required=required,
+        min_value=Decimal("0"),
+        max_value=Decimal("1000000"),
+        decimal_places=2,
+        max_digits=10,
+    )
+
+
+class SkuField(forms.CharField):
+    """A product chosen by its SKU (the page lists them in a datalist)."""
+
+    def clean(self, value):
+        from shop.catalog.models import Product
+
+        value = super().clean(value)
+        if not value:
+            return None
+        product = Product.objects.filter(sku__iexact=value.strip()).first()
+        if product is None:
+            raise forms.ValidationError(_("No product has the SKU “%(sku)s”.") % {"sku": value})
+        return product
+
+
+class LineForm(forms.Form):
+    product = SkuField(
+        label=_("SKU"), required=False, max_length=64, widget=forms.TextInput(attrs={"list": "product-skus"})
+    )
+    quantity = forms.IntegerField(label=_("Quantity"), required=False, min_value=1, max_value=999)
+    unit_price = _money_field(_("Unit price (empty: catalog price)"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("product") and not data.get("quantity"):
+            self.add_error("quantity", _("Please enter a quantity."))
+        return data
+
+
+LineFormSet = forms.formset_factory(LineForm, extra=5, max_num=50)
+
+
+class ManualOrderForm(forms.Form):
+    email = forms.EmailField(label=_("Customer e-mail"))
+    phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
+    language = forms.ChoiceField(
+        label=_("Customer's language"), choices=[("de", "Deutsch"), ("fr", "Français"), ("en", "English")]
+    )
+    name = forms.CharField(label=_("Full name"), max_length=120)
+    company = forms.CharField(label=_("Company (optional)"), required=False, max_length=120)
+    street = forms.CharField(label=_("Street and number"), max_length=200)
+    postcode = forms.CharField(label=_("Postcode"), max_length=12)
+    city = forms.CharField(label=_("City"), max_length=100)
+    country = forms.ChoiceField(label=_("Country"), initial="CH")
+    shipping_method = forms.ModelChoiceField(
+        label=_("Shipping method"), queryset=None, required=False, empty_label=_("No shipping (digital or handed over)")
+    )
+    shipping_cost = _money_field(_("Shipping cost (empty: the method's price)"), required=False)
+    payment_method = forms.ChoiceField(label=_("Payment method"))
+    mark_paid = forms.BooleanField(label=_("Already paid"), required=False)
+    start_processing = forms.BooleanField(label=_("Start processing at once"), required=False)
+
+    def __init__(self, *args, payment_methods, **kwargs):
+        from orders.models import COUNTRIES
+        from shop.checkout.models import ShippingMethod
+
+        super().__init__(*args, **kwargs)
+        self.fields["country"].choices = COUNTRIES
+        self.fields["shipping_method"].queryset = ShippingMethod.objects.filter(is_active=True)
+        self.fields["payment_method"].choices = [(p.code, p.name) for p in payment_methods]
+
+    def address(self) -> dict:
+        return {name: self.cleaned_data[name] for name in ("name", "company", "street", "postcode", "city", "country")}
+
+
+class OrderEditForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail"))
+    phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
+    shipping_total = _money_field(_("Shipping cost"))
+    adjustment = forms.DecimalField(
+        label=_("Discount (−) or surcharge (+)"),
+        min_value=Decimal("-1000000"),
+        max_value=Decimal("1000000"),
+        decimal_places=2,
+        max_digits=10,
+    )
+    adjustment_label = forms.CharField(label=_("Label for the discount or surcharge"), required=False, max_length=120)
+
+    def __init__(self, *args, **kwargs):
+        from orders.models import COUNTRIES
+
+        super().__init__(*args, **kwargs)
+        for kind, title in (("shipping", _("Shipping address")), ("billing", _("Billing address"))):
+            for name, label, length in (
+                ("name", _("Full name"), 120),
+                ("company", _("Company"), 120),
+                ("street", _("Street and number"), 200),
+                ("postcode", _("Postcode"), 12),
+                ("city", _("City"), 100),
+            ):
+                self.fields[f"{kind}_{name}"] = forms.CharField(
+                    label=f"{title}: {label}", required=False, max_length=length
+                )
+            self.fields[f"{kind}_country"] = forms.ChoiceField(
+                label=f"{title}: {_('Country')}", choices=[("", "–"), *COUNTRIES], required=False
+            )
+
+
+class EditLineForm(forms.Form):
+    line = forms.IntegerField(widget=forms.HiddenInput)
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=0, max_value=999, help_text=_("0 removes the line."))
+    unit_price = _money_field(_("Unit price"))
+
+
+EditLineFormSet = forms.formset_factory(EditLineForm, extra=0, max_num=200)
+NewLineFormSet = forms.formset_factory(LineForm, extra=2, max_num=20)

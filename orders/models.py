@@ -88,10 +88,22 @@ class Order(models.Model):
     billing_city = models.CharField(_("city"), max_length=100, blank=True)
     billing_country = models.CharField(_("country"), max_length=2, blank=True)
 
+    class Source(models.TextChoices):
+        STOREFRONT = "storefront", _("Storefront")
+        MANUAL = "manual", _("Created by staff")
+
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.STOREFRONT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     currency = models.CharField(max_length=3, default="CHF")
     subtotal = models.DecimalField(_("subtotal"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
     shipping_total = models.DecimalField(_("shipping"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
     vat_total = models.DecimalField(_("VAT included"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    adjustment = models.DecimalField(
+        _("discount (−) or surcharge (+)"), max_digits=12, decimal_places=2, default=Decimal("0.00")
+    )
+    adjustment_label = models.CharField(_("discount or surcharge label"), max_length=120, blank=True)
     total = models.DecimalField(_("total"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
 
     stock_restored = models.BooleanField(default=False, editable=False)
@@ -209,6 +221,7 @@ class OrderEvent(models.Model):
         STOCK_RESTORED = "stock_restored", _("Stock restored")
         NOTE = "note", _("Note")
         TRACKING = "tracking", _("Tracking number assigned")
+        EDITED = "edited", _("Order edited")
         REFUNDED = "refunded", _("Refunded")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")

@@ -1,13 +1,16 @@
 """Order workflows: one function per business action. Each runs in a transaction, locks the order row first
 (``select_for_update``), refuses what the status tables do not allow, and records an ``OrderEvent``."""
 
+from dataclasses import dataclass, field
+from decimal import Decimal
+
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
 from shop.catalog.models import Product
 
-from .models import Order, OrderEvent
+from .models import Order, OrderEvent, OrderLine, OrderNumber
 from .status import (
     OPEN_FULFILMENT,
     FulfilmentStatus,
@@ -17,6 +20,7 @@ from .status import (
     check_payment_transition,
 )
 
+ADDRESS_FIELDS = ("name", "company", "street", "postcode", "city", "country")
 Actor = OrderEvent.Actor
 Type = OrderEvent.Type
 
@@ -184,3 +188,184 @@ def delete_test_order(order) -> None:
             raise TransitionError(_("Only test orders can be deleted."))
         restore_stock(order)
         order.delete()
+
+
+# Manual orders and editing ------------------------------------------------------------------------------------------
+
+
+def recompute_totals(order, lines) -> None:
+    """Set subtotal, VAT and total from the lines, the shipping cost and the adjustment (not saved)."""
+    from shop.money import to_money, vat_by_rate
+
+    order.subtotal = to_money(sum((line.unit_price * line.quantity for line in lines), Decimal("0")))
+    vat = vat_by_rate([(l.unit_price, l.vat_rate, l.quantity) for l in lines], order.shipping_total, order.adjustment)  # noqa: E741
+    order.vat_total = sum(vat.values(), Decimal("0.00"))
+    order.total = max(order.subtotal + order.shipping_total + order.adjustment, Decimal("0.00"))
+
+
+@dataclass
+class ManualLine:
+    product: Product
+    quantity: int
+    unit_price: Decimal | None = None  # None: the catalog price
+
+
+@dataclass
+class ManualOrder:
+    email: str
+    lines: list[ManualLine]
+    payment_method: str
+    phone: str = ""
+    language: str = "de"
+    shipping_method: object = None  # a checkout.ShippingMethod, or None for no shipping
+    shipping_cost: Decimal | None = None  # None: the method's price
+    shipping: dict = field(default_factory=dict)
+    billing: dict = field(default_factory=dict)
+    mark_paid: bool = False
+    start_processing: bool = False
+
+
+def create_manual_order(data: ManualOrder, user) -> Order:
+    """An order taken by the merchant (a phone order): stock is taken like for a storefront order."""
+    from payments import services as payments
+    from shop.backoffice.models import Store
+
+    if not data.lines:
+        raise TransitionError(_("Add at least one product."))
+    store = Store.load()
+    with transaction.atomic():
+        method = data.shipping_method
+        pickup = bool(method and method.is_pickup)
+        order = Order.objects.create(
+            source=Order.Source.MANUAL,
+            created_by=user,
+            is_test=store.test_mode,
+            language=data.language,
+            email=data.email,
+            phone=data.phone,
+            payment_method=data.payment_method,
+            requires_shipping=method is not None,
+            shipping_method=method,
+            shipping_method_name=method.name if method else "",
+            is_pickup=pickup,
+            pickup_address=method.pickup_address if pickup else "",
+            shipping_total=(data.shipping_cost if data.shipping_cost is not None else method.price) if method else 0,
+            **{f"shipping_{k}": v for k, v in (data.shipping if method and not pickup else {}).items()},
+            **{f"billing_{k}": v for k, v in (data.billing or data.shipping).items()},
+        )
+        lines = OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                product=item.product,
+                name=item.product.name,
+                sku=item.product.sku,
+                unit_price=item.product.price if item.unit_price is None else item.unit_price,
+                vat_rate=item.product.vat_percent,
+                quantity=item.quantity,
+                requires_shipping=item.product.requires_shipping,
+                stock_tracked=item.product.stock is not None,
+            )
+            for item in data.lines
+        )
+        recompute_totals(order, lines)
+        order.save(update_fields=["subtotal", "vat_total", "total"])
+        record_event(order, Type.PLACED, Actor.STAFF, user=user, new=order.payment_status, source="manual")
+        if order.total > 0:
+            payments.create_payment(order, order.payment_method)
+        for item in sorted(data.lines, key=lambda item: item.product.pk):
+            if item.product.stock is None:
+                continue
+            if not Product.objects.filter(pk=item.product.pk, stock__gte=item.quantity).update(
+                stock=F("stock") - item.quantity
+            ):
+                raise TransitionError(
+                    _("Not enough stock of %(name)s (%(count)d left).")
+                    % {"name": item.product.name, "count": Product.objects.get(pk=item.product.pk).stock or 0}
+                )
+        order.number = OrderNumber.next()
+        order.save(update_fields=["number"])
+        if order.total == 0:
+            if data.mark_paid or store.zero_total_status == PaymentStatus.PAID:
+                mark_paid(order, Actor.STAFF, user)
+        elif data.mark_paid:
+            payments.record_offline_payment(order, order.total, user=user, note=_("Paid when ordering"))
+        if data.start_processing:
+            start_processing(order, user=user)
+    return Order.objects.get(pk=order.pk)
+
+
+EDITABLE_FIELDS = (
+    "email",
+    "phone",
+    "shipping_total",
+    "adjustment",
+    "adjustment_label",
+    *(f"{kind}_{name}" for kind in ("shipping", "billing") for name in ADDRESS_FIELDS),
+)
+
+
+@dataclass
+class LineChange:
+    line_id: int | None  # None: a new line
+    quantity: int  # 0 removes the line
+    unit_price: Decimal
+    product: Product | None = None  # for a new line
+
+
+def edit_order(order, changes: dict, line_changes: list[LineChange], user) -> Order:
+    """Edit an order as Ecwid allows: lines, unit prices, discount or surcharge, shipping cost, addresses and contact.
+
+    Totals are recomputed; stock is left as it is (Ecwid's rule: the merchant adjusts stock by hand). Every change is
+    recorded with its value before and after."""
+    with transaction.atomic():
+        order = lock_order(order)
+        if order.payment_status in (PaymentStatus.CANCELLED, PaymentStatus.REFUNDED):
+            raise TransitionError(_("Cancelled or refunded orders can't be edited."))
+        before_total = order.total
+        diff = {}
+        for name, value in changes.items():
+            if name in EDITABLE_FIELDS and getattr(order, name) != value:
+                diff[name] = [str(getattr(order, name)), str(value)]
+                setattr(order, name, value)
+        lines = {line.pk: line for line in order.lines.all()}
+        for change in line_changes:
+            if change.line_id is None:
+                if change.quantity < 1 or change.product is None:
+                    continue
+                line = OrderLine.objects.create(
+                    order=order,
+                    product=change.product,
+                    name=change.product.name,
+                    sku=change.product.sku,
+                    unit_price=change.unit_price,
+                    vat_rate=change.product.vat_percent,
+                    quantity=change.quantity,
+                    requires_shipping=change.product.requires_shipping,
+                )
+                lines[line.pk] = line
+                diff[f"line {line.sku}"] = ["", f"{change.quantity} × {change.unit_price}"]
+                continue
+            line = lines.get(change.line_id)
+            if line is None:
+                raise TransitionError(_("This line is not on the order."))
+            if change.quantity == 0:
+                diff[f"line {line.sku}"] = [f"{line.quantity} × {line.unit_price}", ""]
+                line.delete()
+                del lines[change.line_id]
+            elif (line.quantity, line.unit_price) != (change.quantity, change.unit_price):
+                diff[f"line {line.sku}"] = [
+                    f"{line.quantity} × {line.unit_price}",
+                    f"{change.quantity} × {change.unit_price}",
+                ]
+                line.quantity, line.unit_price = change.quantity, change.unit_price
+                line.save(update_fields=["quantity", "unit_price"])
+        if not lines:
+            raise TransitionError(_("An order needs at least one line; cancel it instead."))
+        if not diff:
+            return order
+        recompute_totals(order, list(lines.values()))
+        order.save()
+        if order.total != before_total:
+            diff["total"] = [str(before_total), str(order.total)]
+        record_event(order, Type.EDITED, Actor.STAFF, user=user, changes=diff)
+    return order

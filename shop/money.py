@@ -25,3 +25,27 @@ def format_chf(value, currency: str = "CHF") -> str:
         francs = francs[:-3]
     groups.insert(0, francs)
     return f"{currency} {sign}{THOUSANDS.join(groups)}.{DASH if cents == '00' else cents}"
+
+
+SHIPPING_VAT_RATE = Decimal("8.10")  # shipping and surcharges are taxed at the standard rate
+
+
+def included_vat(gross: Decimal, rate: Decimal) -> Decimal:
+    """The VAT contained in a price that includes it: gross × rate / (100 + rate)."""
+    return to_money(gross * rate / (Decimal(100) + rate)) if rate else Decimal("0.00")
+
+
+def vat_by_rate(items, shipping=Decimal("0"), adjustment=Decimal("0")) -> dict[Decimal, Decimal]:
+    """VAT included per rate for (unit price, VAT rate, quantity) items, shipping at the standard rate, and a
+    discount (negative adjustment) spread over the items in proportion; a surcharge is taxed like shipping."""
+    gross: dict[Decimal, Decimal] = {}
+    for price, rate, quantity in items:
+        gross[Decimal(rate)] = gross.get(Decimal(rate), Decimal("0")) + Decimal(price) * quantity
+    subtotal = sum(gross.values(), Decimal("0"))
+    if adjustment < 0 and subtotal > 0:
+        factor = max(subtotal + adjustment, Decimal("0")) / subtotal
+        gross = {rate: amount * factor for rate, amount in gross.items()}
+    extra = shipping + max(adjustment, Decimal("0"))
+    if extra:
+        gross[SHIPPING_VAT_RATE] = gross.get(SHIPPING_VAT_RATE, Decimal("0")) + extra
+    return {rate: included_vat(amount, rate) for rate, amount in sorted(gross.items()) if rate}

@@ -12,7 +12,8 @@ from orders.models import Order, OrderEvent
 from payments.models import Payment, PaymentMethod
 from shop.cart.models import Cart
 from shop.catalog.models import Product
-from shop.checkout.services import compute_totals, included_vat
+from shop.checkout.services import compute_totals
+from shop.money import included_vat
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db

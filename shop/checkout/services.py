@@ -15,11 +15,9 @@ from payments.providers import available_methods
 from shop.backoffice.models import Store
 from shop.cart.models import Cart, CartLine
 from shop.catalog.models import Product
-from shop.money import to_money
+from shop.money import to_money, vat_by_rate
 
 from .models import ShippingMethod
-
-SHIPPING_VAT_RATE = Decimal("8.10")  # shipping is taxed at the standard rate
 
 
 class CheckoutError(Exception):
@@ -47,21 +45,11 @@ class Totals:
         return self.subtotal + self.shipping
 
 
-def included_vat(gross: Decimal, rate: Decimal) -> Decimal:
-    """The VAT contained in a price that includes it: gross × rate / (100 + rate)."""
-    return to_money(gross * rate / (Decimal(100) + rate)) if rate else Decimal("0.00")
-
-
 def compute_totals(items: list[tuple[Decimal, Decimal, int]], shipping_method: ShippingMethod | None) -> Totals:
     """Totals from (unit price, VAT rate, quantity) items and a shipping method; VAT included, per rate."""
     subtotal = sum((price * qty for price, _rate, qty in items), Decimal("0.00"))
     shipping = shipping_method.cost_for(subtotal) if shipping_method else Decimal("0.00")
-    gross_by_rate: dict[Decimal, Decimal] = {}
-    for price, rate, qty in items:
-        gross_by_rate[Decimal(rate)] = gross_by_rate.get(Decimal(rate), Decimal("0")) + price * qty
-    if shipping:
-        gross_by_rate[SHIPPING_VAT_RATE] = gross_by_rate.get(SHIPPING_VAT_RATE, Decimal("0")) + shipping
-    vat = {rate: included_vat(gross, rate) for rate, gross in sorted(gross_by_rate.items()) if rate}
+    vat = vat_by_rate(items, shipping)
     return Totals(subtotal=to_money(subtotal), shipping=to_money(shipping), vat_by_rate=vat)
 
 
