@@ -84,7 +84,8 @@ def test_declined_then_paid_from_the_order_page(page, live_server, test_product,
     page.get_by_label("Postcode").fill("3000")
     page.get_by_label("City").fill("Bern")
     page.get_by_role("radio", name=re.compile("Test payment")).check()
-    page.get_by_role("button", name="Order").click()
+    page.get_by_role("button", name="Order").click()  # right away, while htmx may still update the summary
+    expect(page.get_by_role("heading", name="Test payment")).to_be_visible()
     page.get_by_role("button", name="Decline").click()
     expect(page.get_by_text("Your payment did not go through. You can try again.")).to_be_visible()
     expect(page.locator("#order-status")).to_contain_text("Awaiting payment")

@@ -1,11 +1,22 @@
 from django import forms
 from django.conf import settings
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+
+def _quantity_message() -> str:
+    return gettext("Please enter a quantity between 1 and %(max)d.") % {"max": settings.CART_MAX_QUANTITY}
+
+
+# Translated when shown, not when this module is imported (a lazy string formatted at import would be frozen in the
+# language active at that moment).
+QUANTITY_MESSAGE = lazy(_quantity_message, str)()
 
 
 def quantity_field(required=True):
     limit = settings.CART_MAX_QUANTITY
-    message = _("Please enter a quantity between 1 and %(max)d.") % {"max": limit}
+    message = QUANTITY_MESSAGE
     return forms.IntegerField(
         label=_("Quantity"),
         min_value=1,
