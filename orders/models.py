@@ -153,6 +153,12 @@ class Order(models.Model):
         return tracking_url(self.tracking_carrier, self.tracking_number)
 
     @property
+    def tracking_carrier_label(self) -> str:
+        from .tracking import Carrier
+
+        return str(dict(Carrier.choices).get(self.tracking_carrier, self.tracking_carrier))
+
+    @property
     def customer_name(self) -> str:
         return self.billing_name or self.shipping_name or self.email
 

@@ -1,0 +1,60 @@
+"""The merchant in headless Chromium: logs in, finds the shopper's test order, records its payment, ships it with a
+Swiss Post tracking number and sees both on the timeline."""
+
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.factories import ProductFactory, StaffFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def artifacts():
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "artifacts"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def test_merchant_records_payment_and_ships(page, live_server, place, artifacts):
+    StaffFactory(username="merchant")
+    order = place(ProductFactory(name="Cast-Iron Fondue Set", price=Decimal("129.00"), stock=5))
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(live_server.url + "/backoffice/")
+    expect(page).to_have_url(live_server.url + "/backoffice/login/?next=/backoffice/")
+    page.get_by_label("Username").fill("merchant")
+    page.get_by_label("Password").fill("s3cret-pass")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+    page.get_by_role("navigation", name="Back office").get_by_role("link", name="Orders", exact=True).click()
+    row = page.get_by_role("row").filter(has_text=f"#{order.number}")
+    expect(row).to_contain_text("Awaiting payment")
+    expect(row).to_contain_text("Test")
+    row.get_by_role("link", name=f"#{order.number}").click()
+
+    expect(page.get_by_role("heading", name=f"Order #{order.number}")).to_be_visible()
+    expect(page.get_by_text("Bank transfer — contact the customer for payment")).to_be_visible()
+    page.get_by_label("Note (optional)").fill("Received on the ZKB account")
+    page.get_by_role("button", name="Record payment", exact=True).click()
+    expect(page.get_by_text("Payment recorded.")).to_be_visible()
+
+    page.get_by_label("Tracking number").fill("99.00.123456.12345678")
+    page.get_by_label("Carrier").select_option("swiss_post")
+    page.get_by_role("button", name="Save and mark shipped").click()
+    expect(page.get_by_text("Tracking number saved; the order is marked shipped.")).to_be_visible()
+
+    timeline = page.locator(".timeline")
+    expect(timeline).to_contain_text("Awaiting payment → Paid")
+    expect(timeline).to_contain_text("Tracking number assigned: 99.00.123456.12345678")
+    expect(timeline).to_contain_text("Awaiting processing → Shipped")
+    expect(timeline).to_contain_text("merchant")
+    link = page.get_by_role("link", name="99.00.123456.12345678")
+    expect(link).to_have_attribute("href", "https://service.post.ch/ekp-web/ui/entry/search/99.00.123456.12345678")
+    page.screenshot(path=artifacts / "backoffice-order.png", full_page=True)
+    order.refresh_from_db()
+    assert (order.payment_status, order.fulfilment_status) == ("paid", "shipped")
