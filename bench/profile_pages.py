@@ -4,8 +4,8 @@ time goes (cProfile, top functions). Uses the same settings and database as stor
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_storefront DEBUG=0 SECRET_KEY=x \\
         DJANGO_SETTINGS_MODULE=bench.settings .venv/bin/python -m bench.profile_pages [--cprofile PAGE]
 
-Run storefront.sh once first (it migrates, collects static files and seeds). Needs STATIC_ROOT pointing to collected
-static files (the manifest) because DEBUG is off.
+Run storefront.sh once first (it creates, migrates and seeds the database). Without STATIC_ROOT in the environment the
+static files are collected into a temporary directory first (with DEBUG off the pages need the manifest).
 """
 
 import cProfile
@@ -15,20 +15,32 @@ import sys
 import time
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+_collect = "STATIC_ROOT" not in os.environ
+if _collect:
+    import tempfile
+
+    os.environ["STATIC_ROOT"] = tempfile.mkdtemp(prefix="bench-profile-static.")
 
 import django  # noqa: E402
 
 django.setup()
 
+if _collect:
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+
 from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from bench.seed_storefront import BENCH_CATEGORY, BENCH_PRODUCT_INDEX  # noqa: E402
+
 PAGES = {
     "floor": "/bench/floor/",
     "home": "/en/",
-    "category": "/en/c/bench-category-01/",
-    "product": "/en/p/bench-product-01500/",
+    "category": f"/en/c/{BENCH_CATEGORY}/",
+    "product": f"/en/p/bench-product-{BENCH_PRODUCT_INDEX:05d}/",
 }
 N = int(os.environ.get("PROFILE_REQUESTS", "200"))
 
@@ -43,7 +55,7 @@ def main():
         queries = ctx.captured_queries
         sql_time = [0.0]
 
-        def timed(execute, sql, params, many, context):
+        def timed(execute, sql, params, many, context, sql_time=sql_time):
             t0 = time.perf_counter()
             try:
                 return execute(sql, params, many, context)
@@ -85,4 +97,10 @@ def main():
 
 if __name__ == "__main__":
     reset_queries()
-    main()
+    try:
+        main()
+    finally:
+        if _collect:
+            import shutil
+
+            shutil.rmtree(os.environ["STATIC_ROOT"], ignore_errors=True)

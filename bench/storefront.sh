@@ -6,6 +6,7 @@
 # Environment (all optional):
 #   DATABASE_URL       database to use; default postgres://postgres@127.0.0.1:5432/bench_storefront (created when
 #                      missing), or a SQLite file under a temporary VAR_DIR when PostgreSQL is unreachable
+#   BENCH_PG_PORT      port of the local PostgreSQL for the default database (default 5432)
 #   BENCH_DURATION     wrk duration per page (default 15s; a bare number means seconds)
 #   BENCH_THREADS      wrk threads (default 2)
 #   BENCH_CONNECTIONS  wrk connections (default 32)
@@ -14,6 +15,8 @@
 #   BENCH_WARMUP       wrk warm-up duration per page (default 3s)
 #   BENCH_RESULTS      also write the result table to this file
 #   BENCH_KEEP_TMP     1 = keep the temporary directory (gunicorn log, raw wrk outputs)
+#   BENCH_SETTINGS_MODULE  settings module to serve (default bench.settings), e.g. to measure a candidate change
+#                      kept outside the repository (with PYTHONPATH pointing to it)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,8 +41,10 @@ done
 
 TMP="$(mktemp -d -t bench-storefront.XXXXXX)"
 GUNICORN_PID=""
+MONITOR_PID=""
 cleanup() {
   local rc=$?
+  [[ -n "$MONITOR_PID" ]] && kill -TERM "$MONITOR_PID" 2>/dev/null
   if [[ -n "$GUNICORN_PID" ]] && kill -0 "$GUNICORN_PID" 2>/dev/null; then
     kill -TERM "$GUNICORN_PID" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$GUNICORN_PID" 2>/dev/null || break; sleep 0.1; done
@@ -59,7 +64,7 @@ trap 'exit 130' INT TERM
 log() { printf '==> %s\n' "$*"; }
 
 # --- Environment ------------------------------------------------------------------------------------------------
-export DJANGO_SETTINGS_MODULE=bench.settings
+export DJANGO_SETTINGS_MODULE="${BENCH_SETTINGS_MODULE:-bench.settings}"
 export DEBUG=0
 export SECRET_KEY="${SECRET_KEY:-bench-storefront-not-secret-$(date +%s)-$RANDOM$RANDOM}"
 export ALLOWED_HOSTS=127.0.0.1,localhost
@@ -80,12 +85,13 @@ EOF
 if [[ -n "${DATABASE_URL:-}" ]]; then
   log "database: DATABASE_URL from the environment (${DATABASE_URL%%://*})"
 else
-  PG_ADMIN_URL="postgres://postgres@127.0.0.1:5432/postgres"
-  BENCH_PG_URL="postgres://postgres@127.0.0.1:5432/bench_storefront"
+  PG_PORT="${BENCH_PG_PORT:-5432}"
+  PG_ADMIN_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+  BENCH_PG_URL="postgres://postgres@127.0.0.1:$PG_PORT/bench_storefront"
   if pg_reachable "$PG_ADMIN_URL"; then
     if ! pg_reachable "$BENCH_PG_URL"; then
       log "creating database bench_storefront"
-      createdb -h 127.0.0.1 -U postgres bench_storefront
+      createdb -h 127.0.0.1 -p "$PG_PORT" -U postgres bench_storefront
     fi
     export DATABASE_URL="$BENCH_PG_URL"
     log "database: PostgreSQL $BENCH_PG_URL"
@@ -106,6 +112,21 @@ echo "$SEED_OUT" | grep -v '^BENCH_' || true
 CATEGORY_SLUG="$(echo "$SEED_OUT" | sed -n 's/^BENCH_CATEGORY_SLUG=//p')"
 PRODUCT_SLUG="$(echo "$SEED_OUT" | sed -n 's/^BENCH_PRODUCT_SLUG=//p')"
 [[ -n "$CATEGORY_SLUG" && -n "$PRODUCT_SLUG" ]] || { echo "error: seed did not name the pages" >&2; exit 1; }
+
+# CPU already in use by other processes (tests, a dev server...) skews every figure: measure it and say so.
+cpu_busy() {  # percent of all cores busy over one second
+  local a b
+  a=($(head -n1 /proc/stat)); sleep 1; b=($(head -n1 /proc/stat))
+  awk -v a="${a[*]}" -v b="${b[*]}" 'BEGIN {
+    n = split(a, x, " "); split(b, y, " "); total = 0
+    for (i = 2; i <= n; i++) total += y[i] - x[i]
+    idle = (y[5] - x[5]) + (y[6] - x[6]); printf "%.0f", (total > 0 ? 100 * (total - idle) / total : 0) }'
+}
+BUSY_BEFORE="$(cpu_busy 2>/dev/null || echo '?')"
+if [[ "$BUSY_BEFORE" =~ ^[0-9]+$ ]] && (( BUSY_BEFORE > 10 )); then
+  echo "warning: the machine is already ${BUSY_BEFORE}% busy before the benchmark starts (other processes);" \
+       "the figures will be low and noisy" >&2
+fi
 
 # --- Server -------------------------------------------------------------------------------------------------------
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -179,21 +200,35 @@ parse() {  # parse FILE -> "rps p50_ms p99_ms errors"
 }
 
 log "measuring: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency (one page after the other)"
-declare -A RPS P50 P99 ERR
+# While wrk runs, bench/cpu_monitor.py measures how much of the machine's CPU went to processes that are not part of
+# the benchmark (not gunicorn, wrk or the benchmark database's backends). Above ~10 % the row is not trustworthy.
+DB_NAME=""
+[[ "${DATABASE_URL:-}" == postgres* ]] && { DB_NAME="${DATABASE_URL##*/}"; DB_NAME="${DB_NAME%%\?*}"; }
+
+declare -A RPS P50 P99 ERR OTHER
 for page in "${PAGES[@]}"; do
+  "$PY" bench/cpu_monitor.py --gunicorn-pid "$GUNICORN_PID" --db "$DB_NAME" --port "$PORT" >"$TMP/cpu-$page.txt" &
+  MONITOR_PID=$!
   "$WRK" -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${URL[$page]}" >"$TMP/wrk-$page.txt"
+  kill -TERM "$MONITOR_PID" 2>/dev/null || true
+  wait "$MONITOR_PID" 2>/dev/null || true
+  MONITOR_PID=""
+  OTHER[$page]="$(sed -n 's/^other=\([0-9]*\).*/\1/p' "$TMP/cpu-$page.txt")"
+  OTHER[$page]="${OTHER[$page]:-0}"
   read -r RPS[$page] P50[$page] P99[$page] ERR[$page] < <(parse "$TMP/wrk-$page.txt")
-  printf '    %-9s %10s req/s  p50 %8s ms  p99 %8s ms  errors %s\n' \
-    "$page" "${RPS[$page]}" "${P50[$page]}" "${P99[$page]}" "${ERR[$page]}"
+  printf '    %-9s %10s req/s  p50 %8s ms  p99 %8s ms  errors %s  other CPU %s%%\n' \
+    "$page" "${RPS[$page]}" "${P50[$page]}" "${P99[$page]}" "${ERR[$page]}" "${OTHER[$page]}"
 done
 
 # --- Report -------------------------------------------------------------------------------------------------------
 {
   echo
-  echo "Storefront benchmark $(date '+%Y-%m-%d %H:%M %Z') — $CORES cores, gunicorn $WORKERS sync workers," \
-       "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, database ${DATABASE_URL:-sqlite}" | sed 's#postgres://[^@]*@#postgres://#'
-  printf '%-10s %10s %9s %9s %9s  %s\n' page "req/s" "p50 ms" "p99 ms" "% floor" "target (>= 40 % of floor, p99 < 100 ms)"
-  printf '%-10s %10s %9s %9s %9s  %s\n' ---- ----- ------ ------ ------- ------
+  echo "Storefront benchmark $(date '+%Y-%m-%d %H:%M %Z') — $DJANGO_SETTINGS_MODULE, $CORES cores, gunicorn $WORKERS sync workers," \
+       "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, database ${DATABASE_URL:-sqlite}," \
+       "CPU busy before start ${BUSY_BEFORE}%" | sed 's#postgres://[^@]*@#postgres://#'
+  printf '%-10s %10s %9s %9s %9s %7s  %s\n' page "req/s" "p50 ms" "p99 ms" "% floor" "other" \
+    "target (>= 40 % of floor, p99 < 100 ms)"
+  printf '%-10s %10s %9s %9s %9s %7s  %s\n' ---- ----- ------ ------ ------- ----- ------
   for page in "${PAGES[@]}"; do
     ratio="$(awk -v a="${RPS[$page]}" -v b="${RPS[floor]}" 'BEGIN { printf "%.1f", (b > 0 ? 100 * a / b : 0) }')"
     verdict=""
@@ -202,7 +237,9 @@ done
         ok = (r >= 40 && p < 100); printf "%s", (ok ? "PASS" : "FAIL"); if (r < 40) printf " (ratio)"; if (p >= 100) printf " (p99)" }')"
     fi
     [[ "${ERR[$page]}" != "0" ]] && verdict="$verdict [${ERR[$page]} errors]"
-    printf '%-10s %10.1f %9.2f %9.2f %8s%%  %s\n' "$page" "${RPS[$page]}" "${P50[$page]}" "${P99[$page]}" "$ratio" "$verdict"
+    (( ${OTHER[$page]} > 10 )) && verdict="$verdict [machine busy: ${OTHER[$page]} % CPU elsewhere]"
+    printf '%-10s %10.1f %9.2f %9.2f %8s%% %6s%%  %s\n' "$page" "${RPS[$page]}" "${P50[$page]}" "${P99[$page]}" "$ratio" \
+      "${OTHER[$page]}" "$verdict"
   done
 } | tee "$TMP/results.txt"
 
