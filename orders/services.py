@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
+from shop.catalog.cache import bump_catalog_version
 from shop.catalog.models import Product
 
 from .models import Order, OrderEvent, OrderLine, OrderNumber
@@ -99,6 +100,8 @@ def restore_stock(order, actor=Actor.SYSTEM, user=None) -> bool:
         for line in order.lines.filter(stock_tracked=True, product__isnull=False).order_by("product_id"):
             Product.objects.filter(pk=line.product_id, stock__isnull=False).update(stock=F("stock") + line.quantity)
             restored[line.sku] = restored.get(line.sku, 0) + line.quantity
+        if restored:
+            transaction.on_commit(bump_catalog_version)
         order.stock_restored = True
         order.save(update_fields=["stock_restored", "updated_at"])
         if restored:
@@ -284,6 +287,7 @@ def create_manual_order(data: ManualOrder, user) -> Order:
                 )
         order.number = OrderNumber.next()
         order.save(update_fields=["number"])
+        transaction.on_commit(bump_catalog_version)
         if order.total == 0:
             if data.mark_paid or store.zero_total_status == PaymentStatus.PAID:
                 mark_paid(order, Actor.STAFF, user)

@@ -189,3 +189,27 @@ def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_cached_pages_show_changes_at_once(client):
+    """Storefront fragments are cached per catalog version: a change to a product or its stock shows at once."""
+    product = ProductFactory(name="Alpine Mug", price="20.00", stock=10, is_featured=True)
+    category_url = url("catalog:category", slug=product.category.slug)
+    assert "CHF 20.–" in client.get(product.get_absolute_url()).content.decode()
+    assert "In stock" in client.get(category_url).content.decode()
+    product.price = Decimal("25.00")
+    product.save()
+    assert "CHF 25.–" in client.get(product.get_absolute_url()).content.decode()
+    assert "CHF 25.–" in client.get(url("catalog:home")).content.decode()
+    ProductFactory(category=product.category, name="Second Mug")
+    assert "2 products" in client.get(category_url).content.decode()
+
+
+def test_stock_taken_by_an_order_shows_on_cached_pages(client, place, django_capture_on_commit_callbacks):
+    product = ProductFactory(name="Last Nusstorte", stock=3)
+    assert "Only 3 left" in client.get(product.get_absolute_url()).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        place(product, 3)
+    html = client.get(product.get_absolute_url()).content.decode()
+    assert "Sold out" in html and "Add to cart" not in html
+    assert "Sold out" in client.get(url("catalog:category", slug=product.category.slug)).content.decode()

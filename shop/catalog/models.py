@@ -79,6 +79,8 @@ class Product(models.Model):
             models.Index(fields=["category", "is_active", "name"], name="product_cat_name"),
             models.Index(fields=["category", "is_active", "-created_at"], name="product_cat_newest"),
             models.Index(fields=["is_featured", "is_active"], name="product_featured"),
+            models.Index(fields=["-created_at", "-id"], name="product_newest"),
+            models.Index(fields=["category", "is_active", "-is_featured", "name"], name="product_cat_related"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(price__gte=0), name="product_price_not_negative"),

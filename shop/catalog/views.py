@@ -3,10 +3,12 @@
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404
+from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from .cache import cached
 from .models import Category, Product
 
 SORTS = {
@@ -26,45 +28,59 @@ def _cards(queryset):
     return queryset.only(*CARD_FIELDS)
 
 
-def _sorted_page(request, queryset):
+def _sorted_page(request, queryset, count=None):
     sort = request.GET.get("sort", DEFAULT_SORT)
     if sort not in SORTS:
         sort = DEFAULT_SORT
     paginator = Paginator(_cards(queryset).order_by(*SORTS[sort][1]), settings.PRODUCTS_PER_PAGE)
+    if count is not None:
+        paginator.count = count  # known from the cache: no COUNT query
     page = paginator.get_page(request.GET.get("page"))  # bad or out-of-range pages fall back, never a 404 or 500
     return {"page": page, "sort": sort, "sorts": [(key, label) for key, (label, _order) in SORTS.items()]}
 
 
 @require_GET
 def home(request):
-    available = Product.objects.available()
-    return render(
-        request,
-        "storefront/home.html",
-        {
+    def build():
+        available = Product.objects.available()
+        return {
             "featured": list(_cards(available.filter(is_featured=True)).order_by("name")[:8]),
             "newest": list(_cards(available).order_by("-created_at", "-id")[:8]),
-        },
-    )
+        }
+
+    return render(request, "storefront/home.html", cached("home", build))
 
 
 @require_GET
 def category(request, slug):
-    category = get_object_or_404(Category, slug=slug, is_active=True)
-    context = _sorted_page(request, Product.objects.filter(category=category, is_active=True))
+    def build():
+        category = Category.objects.filter(slug=slug, is_active=True).first()
+        count = Product.objects.filter(category=category, is_active=True).count() if category else 0
+        return (category, count)
+
+    category, count = cached(f"category:{slug}", build)
+    if category is None:
+        raise Http404("No such category")
+    context = _sorted_page(request, Product.objects.filter(category=category, is_active=True), count=count)
     return render(request, "storefront/category.html", {"category": category, **context})
 
 
 @require_GET
 def product(request, slug):
-    product = get_object_or_404(
-        Product.objects.available().select_related("category").prefetch_related("images"), slug=slug
-    )
-    related = list(
-        _cards(Product.objects.filter(category_id=product.category_id, is_active=True).exclude(pk=product.pk)).order_by(
-            "-is_featured", "name"
-        )[:4]
-    )
+    def build():
+        product = (
+            Product.objects.available().select_related("category").prefetch_related("images").filter(slug=slug).first()
+        )
+        if product is None:
+            return (None, [])
+        related = _cards(
+            Product.objects.filter(category_id=product.category_id, is_active=True).exclude(pk=product.pk)
+        ).order_by("-is_featured", "name")[:4]
+        return (product, list(related))
+
+    product, related = cached(f"product:{slug}", build)
+    if product is None:
+        raise Http404("No such product")
     return render(request, "storefront/product.html", {"product": product, "related": related})
 
 

@@ -14,6 +14,7 @@ from payments import services as payments
 from payments.providers import available_methods
 from shop.backoffice.models import Store
 from shop.cart.models import Cart, CartLine
+from shop.catalog.cache import bump_catalog_version
 from shop.catalog.models import Product
 from shop.money import to_money, vat_by_rate
 
@@ -190,6 +191,8 @@ def place_order(token: str | None, data: CheckoutData, language: str) -> Order:
 
         order.number = OrderNumber.next()
         order.save(update_fields=["number"])
+        if any(line.product.stock is not None for line in lines):
+            transaction.on_commit(bump_catalog_version)  # stock states on storefront pages changed
     return order
 
 
