@@ -82,11 +82,11 @@ def test_shopper_browses_and_fills_the_cart(page, live_server, shop, artifacts):
 def test_phone_layout_and_language_switch(page, live_server, shop, artifacts):
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(live_server.url + "/en/p/alpine-blend/")
-    page.get_by_role("button", name="FR").click()
+    page.get_by_role("link", name="FR", exact=True).click()
     expect(page.get_by_role("button", name="Ajouter au panier")).to_be_visible()
     assert "/fr/p/alpine-blend/" in page.url
     page.screenshot(path=artifacts / "product-phone-fr.png", full_page=True)
-    page.get_by_role("button", name="DE").click()
+    page.get_by_role("link", name="DE", exact=True).click()
     expect(page.get_by_role("button", name="In den Warenkorb")).to_be_visible()
     # no horizontal scrolling on a phone
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
