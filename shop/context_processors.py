@@ -10,6 +10,11 @@ from shop.catalog.models import Category
 def _language_links(request) -> list[tuple[str, str, str]]:
     """(code, name, URL of this page in that language) for the language switch: plain links, no form."""
     path = request.get_full_path()
+    current = path.split("/", 2)[1] if path.count("/") >= 2 else ""
+    codes = {code for code, _name in settings.LANGUAGES}
+    if current in codes:  # storefront URLs differ only by their language prefix: swap it (cheap)
+        rest = path[len(current) + 1 :]
+        return [(code, str(name), f"/{code}{rest}") for code, name in settings.LANGUAGES]
     return [(code, str(name), translate_url(path, code)) for code, name in settings.LANGUAGES]
 
 
