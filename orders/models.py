@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, models
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -123,6 +124,7 @@ class Order(models.Model):
             models.Index(fields=["payment_status", "-created_at"], name="order_payment_created"),
             models.Index(fields=["fulfilment_status", "-created_at"], name="order_fulfil_created"),
             models.Index(fields=["email"], name="order_email"),
+            models.Index(Upper("email"), name="order_email_upper"),  # the back office searches e-mails exactly
         ]
         constraints = [models.CheckConstraint(condition=models.Q(total__gte=0), name="order_total_not_negative")]
 
