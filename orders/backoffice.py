@@ -5,11 +5,13 @@ import csv
 from datetime import datetime, time
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -43,6 +45,30 @@ from .status import (
 )
 
 PER_PAGE = 50
+COUNT_CAP = 10_000  # beyond this the list says "10,000+" instead of counting a million rows on every page
+STATUS_COUNTS_TTL = 30  # seconds: the per-status counts scan the whole table, so they are cached briefly
+
+
+class CappedPaginator(Paginator):
+    """Counts at most COUNT_CAP + 1 rows (a COUNT over a LIMIT subquery), so big lists stay fast to page through."""
+
+    @cached_property
+    def count(self):
+        return self.object_list[: COUNT_CAP + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > COUNT_CAP
+
+
+def status_counts() -> dict:
+    counts = cache.get("orders:status_counts")
+    if counts is None:
+        counts = dict(Order.objects.values_list("payment_status").annotate(n=Count("id")).order_by())
+        cache.set("orders:status_counts", counts, STATUS_COUNTS_TTL)
+    return counts
+
+
 LIST_FIELDS = (
     "id",
     "number",
@@ -103,12 +129,12 @@ def order_list(request):
         for errors in form.errors.values():
             messages.error(request, errors[0])
     orders = filtered_orders(form)
-    page = Paginator(orders.only(*LIST_FIELDS), PER_PAGE).get_page(request.GET.get("page"))
+    page = CappedPaginator(orders.only(*LIST_FIELDS), PER_PAGE).get_page(request.GET.get("page"))
     seen = _int(request.GET.get("seen"))
     context = {"form": form, "page": page, "seen": seen, "query_string": _query_string(request, exclude={"page"})}
     if request.htmx and request.GET.get("fragment") == "rows":
         return render(request, "backoffice/orders/rows.html", context)
-    counts = dict(Order.objects.values_list("payment_status").annotate(n=Count("id")).order_by())
+    counts = status_counts()
     context.update(
         latest_id=Order.objects.order_by("-id").values_list("id", flat=True).first() or 0,
         payment_counts=[(value, label, counts.get(value, 0)) for value, label in PaymentStatus.choices],

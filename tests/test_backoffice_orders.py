@@ -231,3 +231,16 @@ def test_dashboard_figures_leave_test_orders_out(client, staff, place, fondue, s
     html = client.get("/backoffice/").content.decode()
     assert "Orders today" in html and "CHF 129.–" in html
     assert real.total == Decimal("129.00")
+
+
+def test_big_lists_are_not_counted_in_full(client, staff, monkeypatch):
+    from orders import backoffice
+
+    monkeypatch.setattr(backoffice, "COUNT_CAP", 5)
+    Order.objects.bulk_create(
+        Order(number=3000 + i, email=f"big{i}@example.ch", payment_method="invoice", total=Decimal("1.00"))
+        for i in range(8)
+    )
+    html = client.get("/backoffice/orders/").content.decode()
+    assert "More than 10,000 orders" in html or "More than" in html
+    assert "#3007" in html
