@@ -59,8 +59,29 @@ def _build(request, data=None):
     }
 
 
+def _order_form(request):
+    """The posted form, checked without reading the cart: place_order reads and checks the cart itself, under its
+    lock. Whether addresses are needed follows the posted shipping method; place_order refuses a cart that needs
+    shipping without one."""
+    methods = services.shipping_methods()
+    try:
+        chosen = next((m for m in methods if m.pk == int(request.POST.get("shipping_method", ""))), None)
+    except ValueError:
+        chosen = None
+    return CheckoutForm(
+        request.POST,
+        requires_shipping=chosen is not None,
+        shipping_methods=methods,
+        payment_methods=available_methods(Store.load(), pickup=bool(chosen and chosen.is_pickup)),
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def checkout(request):
+    if request.method == "POST":
+        form = _order_form(request)
+        if form.is_valid():
+            return _place(request, form)
     context = _build(request, request.POST if request.method == "POST" else None)
     contents = context["contents"]
     if contents.is_empty:
@@ -75,35 +96,36 @@ def checkout(request):
         return redirect("cart:detail")
     for notice in contents.notices:
         messages.warning(request, notice)
-    form = context["form"]
     if request.method == "POST":
-        if form.is_valid():
-            data = services.CheckoutData(
-                email=form.cleaned_data["email"],
-                phone=form.cleaned_data["phone"],
-                payment_method=form.cleaned_data["payment_method"],
-                shipping_method_id=form.cleaned_data["shipping_method"],
-                shipping=form.address("shipping"),
-                billing=form.address("billing"),
-            )
-            try:
-                order = services.place_order(request.cart.token, data, get_language())
-            except services.CheckoutError as error:
-                messages.error(request, str(error))
-                return redirect("cart:detail" if error.to_cart else "checkout:checkout")
-            request.cart.forget()
-            if get_provider(order.payment_method).is_online and order.payment_status == "awaiting_payment":
-                try:
-                    return redirect(payments.start_payment(order, request))
-                except payments.PaymentError as error:
-                    messages.error(request, str(error))
-            messages.success(request, _("Thank you! Your order %(number)s has been placed.") % {"number": order.number})
-            return redirect(order.get_absolute_url())
         email = EmailForm({"email": request.POST.get("email", "")})
         if email.is_valid():  # kept even when the rest is incomplete: abandoned-cart recovery needs it
             services.save_contact_email(request.cart.token, email.cleaned_data["email"])
         messages.error(request, _("Please check the highlighted fields."))
     return render(request, "storefront/checkout.html", context)
+
+
+def _place(request, form):
+    data = services.CheckoutData(
+        email=form.cleaned_data["email"],
+        phone=form.cleaned_data["phone"],
+        payment_method=form.cleaned_data["payment_method"],
+        shipping_method_id=form.cleaned_data["shipping_method"],
+        shipping=form.address("shipping"),
+        billing=form.address("billing"),
+    )
+    try:
+        order = services.place_order(request.cart.token, data, get_language())
+    except services.CheckoutError as error:
+        messages.error(request, str(error))
+        return redirect("cart:detail" if error.to_cart else "checkout:checkout")
+    request.cart.forget()
+    if get_provider(order.payment_method).is_online and order.payment_status == "awaiting_payment":
+        try:
+            return redirect(payments.start_payment(order, request))
+        except payments.PaymentError as error:
+            messages.error(request, str(error))
+    messages.success(request, _("Thank you! Your order %(number)s has been placed.") % {"number": order.number})
+    return redirect(order.get_absolute_url())
 
 
 @require_POST
