@@ -50,9 +50,13 @@ def fresh_cache():
     """The store settings are cached; every test starts from its own database state."""
     from django.core.cache import cache
 
+    from shop.catalog import cache as catalog_cache
+
     cache.clear()
+    catalog_cache._local.clear()
     yield
     cache.clear()
+    catalog_cache._local.clear()
 
 
 @pytest.fixture
