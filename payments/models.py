@@ -1,10 +1,11 @@
 import secrets
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from shop.cached_settings import CachedSettingsModel
 
 
 def new_reference() -> str:
@@ -113,7 +114,7 @@ class WebhookEvent(models.Model):
         return f"{self.provider}:{self.event_id}"
 
 
-class PaymentMethod(models.Model):
+class PaymentMethod(CachedSettingsModel):
     """Which payment methods the merchant offers, in which order (Settings → Payment)."""
 
     code = models.CharField(max_length=32, unique=True)
@@ -130,20 +131,7 @@ class PaymentMethod(models.Model):
     def __str__(self):
         return self.code
 
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        cache.delete(self.CACHE_KEY)
-
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        cache.delete(self.CACHE_KEY)
-        return result
-
     @classmethod
     def enabled_codes(cls) -> list[str]:
         """Codes of the enabled methods, in the merchant's order; cached, refreshed on save."""
-        codes = cache.get(cls.CACHE_KEY)
-        if codes is None:
-            codes = list(cls.objects.filter(is_enabled=True).values_list("code", flat=True))
-            cache.set(cls.CACHE_KEY, codes, 300)
-        return codes
+        return cls.cached(lambda: list(cls.objects.filter(is_enabled=True).values_list("code", flat=True)))

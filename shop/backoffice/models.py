@@ -1,9 +1,10 @@
-from django.core.cache import cache
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from shop.cached_settings import CachedSettingsModel
 
-class Store(models.Model):
+
+class Store(CachedSettingsModel):
     """The merchant's store: one row (pk=1), read with ``Store.load()``."""
 
     class Plan(models.TextChoices):
@@ -52,16 +53,11 @@ class Store(models.Model):
     def save(self, *args, **kwargs):
         self.pk = 1
         super().save(*args, **kwargs)
-        cache.delete(self.CACHE_KEY)
 
     @classmethod
     def load(cls) -> "Store":
         """The store, from the cache (Redis in production) or the database; saving it refreshes the cache."""
-        store = cache.get(cls.CACHE_KEY)
-        if store is None:
-            store, _created = cls.objects.get_or_create(pk=1)
-            cache.set(cls.CACHE_KEY, store, 300)
-        return store
+        return cls.cached(lambda: cls.objects.get_or_create(pk=1)[0])
 
     @property
     def address_lines(self) -> list[str]:

@@ -1,12 +1,13 @@
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from shop.cached_settings import CachedSettingsModel
 
-class ShippingMethod(models.Model):
+
+class ShippingMethod(CachedSettingsModel):
     """A way to get the goods to the shopper: a flat rate (free above an amount, if set) or pickup in a store."""
 
     class Kind(models.TextChoices):
@@ -40,23 +41,10 @@ class ShippingMethod(models.Model):
     def __str__(self):
         return self.name
 
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        cache.delete(self.CACHE_KEY)
-
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        cache.delete(self.CACHE_KEY)
-        return result
-
     @classmethod
     def active(cls) -> list["ShippingMethod"]:
         """The active methods, in order; cached (checkout reads them on every request), refreshed on save."""
-        methods = cache.get(cls.CACHE_KEY)
-        if methods is None:
-            methods = list(cls.objects.filter(is_active=True))
-            cache.set(cls.CACHE_KEY, methods, 300)
-        return methods
+        return cls.cached(lambda: list(cls.objects.filter(is_active=True)))
 
     @property
     def is_pickup(self) -> bool:
