@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from payments import services as payments
 from payments.providers import PROVIDERS
 from shop.backoffice.views import staff_required
+from shop.money import format_chf
 
 from . import services
 from .forms import (
@@ -32,6 +33,7 @@ from .forms import (
     OrderEditForm,
     OrderFilterForm,
     RecordPaymentForm,
+    RefundForm,
     TrackingForm,
 )
 from .models import Order, OrderEvent
@@ -249,6 +251,11 @@ def order_detail(request, number):
             initial={"tracking_number": order.tracking_number, "carrier": order.tracking_carrier or "swiss_post"}
         ),
         "note_form": NoteForm(),
+        # failed e-mails the merchant has not sent again with success
+        "failed_emails": order.emails.filter(status="failed").exclude(resends__status="sent").count(),
+        "can_refund": order.payment_status in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED),
+        "refund_form": RefundForm(initial={"amount": max(payments.paid_amount(order) - order.total, 0) or None}),
+        "can_send_payment_link": order.payment_status == PaymentStatus.AWAITING_PAYMENT and order.total > 0,
         "confirm_form": ConfirmForm(),
         "Type": OrderEvent.Type,
     }
@@ -316,6 +323,25 @@ def _perform(request, order, action) -> str:
             services.mark_shipped(order, user=user)
             return _("Tracking number saved; the order is marked shipped.")
         return _("Tracking number saved.")
+    if action == "refund":
+        form = RefundForm(request.POST)
+        if not form.is_valid():
+            raise TransitionError(_first_error(form))
+        try:
+            payments.refund(order, form.cleaned_data["amount"], user=user, note=form.cleaned_data["note"])
+        except payments.PaymentError as error:
+            raise TransitionError(str(error)) from error
+        return _("Refund of %(amount)s recorded; the customer is told by e-mail.") % {
+            "amount": format_chf(form.cleaned_data["amount"])
+        }
+    if action == "payment_link":
+        from notifications.services import NotificationError, send_payment_link
+
+        try:
+            send_payment_link(order, user)
+        except NotificationError as error:
+            raise TransitionError(str(error)) from error
+        return _("The payment link is on its way to %(email)s.") % {"email": order.email}
     if action == "note":
         form = NoteForm(request.POST)
         if not form.is_valid():
@@ -376,7 +402,9 @@ def _product_choices():
 def order_create(request):
     """Create an order by hand (phone orders)."""
     methods = _manual_payment_methods()
-    form = ManualOrderForm(request.POST or None, payment_methods=methods, initial={"payment_method": "phone"})
+    form = ManualOrderForm(
+        request.POST or None, payment_methods=methods, initial={"payment_method": "phone", "notify_customer": True}
+    )
     lines = LineFormSet(request.POST or None, prefix="lines")
     if request.method == "POST":
         if form.is_valid() and lines.is_valid():
@@ -400,6 +428,8 @@ def order_create(request):
                         billing=form.address(),
                         mark_paid=data["mark_paid"],
                         start_processing=data["start_processing"],
+                        notify_customer=data["notify_customer"],
+                        send_payment_link=data["send_payment_link"],
                     ),
                     request.user,
                 )

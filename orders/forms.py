@@ -74,6 +74,17 @@ class RecordPaymentForm(forms.Form):
         return paid_on
 
 
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount to refund (CHF)"),
+        min_value=Decimal("0.01"),
+        max_value=Decimal("1000000"),
+        decimal_places=2,
+        max_digits=10,
+    )
+    note = forms.CharField(label=_("Note (optional)"), required=False, max_length=500)
+
+
 class TrackingForm(forms.Form):
     tracking_number = forms.CharField(label=_("Tracking number"), max_length=64)
     carrier = forms.ChoiceField(label=_("Carrier"), choices=Carrier.choices, initial=Carrier.SWISS_POST)
@@ -158,6 +169,12 @@ class ManualOrderForm(forms.Form):
     payment_method = forms.ChoiceField(label=_("Payment method"))
     mark_paid = forms.BooleanField(label=_("Already paid"), required=False)
     start_processing = forms.BooleanField(label=_("Start processing at once"), required=False)
+    notify_customer = forms.BooleanField(label=_("E-mail the order confirmation to the customer"), required=False)
+    send_payment_link = forms.BooleanField(
+        label=_("E-mail the customer a link to pay online"),
+        required=False,
+        help_text=_("Needs an online payment method (the test provider in test mode)."),
+    )
 
     def __init__(self, *args, payment_methods, **kwargs):
         from orders.models import COUNTRIES

@@ -231,6 +231,8 @@ class OrderEvent(models.Model):
         TRACKING = "tracking", _("Tracking number assigned")
         EDITED = "edited", _("Order edited")
         REFUNDED = "refunded", _("Refunded")
+        EMAIL_SENT = "email_sent", _("E-mail sent")
+        EMAIL_FAILED = "email_failed", _("E-mail not sent")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     type = models.CharField(_("type"), max_length=32, choices=Type.choices)

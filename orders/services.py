@@ -8,6 +8,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
+from notifications.kinds import Kind
+from notifications.services import notify
 from shop.catalog.cache import bump_catalog_version
 from shop.catalog.models import Product
 
@@ -50,7 +52,7 @@ def _set_payment_status(order, new, actor, user=None, **data) -> Order:
     return order
 
 
-def _set_fulfilment_status(order, new, actor, user=None, **data) -> Order:
+def _set_fulfilment_status(order, new, actor, user=None, notify_customer=True, **data) -> Order:
     with transaction.atomic():
         order = lock_order(order)
         old = order.fulfilment_status
@@ -58,15 +60,52 @@ def _set_fulfilment_status(order, new, actor, user=None, **data) -> Order:
         order.fulfilment_status = new
         order.save(update_fields=["fulfilment_status", "updated_at"])
         record_event(order, Type.FULFILMENT_STATUS, actor, user=user, old=old, new=new, **data)
+        if notify_customer:
+            _notify_fulfilment(order)
     return order
+
+
+def _notify_fulfilment(order) -> None:
+    """The shopper's e-mail for the fulfilment status the order just reached (each is reached at most once)."""
+    status = order.fulfilment_status
+    if status == FulfilmentStatus.SHIPPED:
+        _notify_shipped(order)
+    elif status == FulfilmentStatus.READY_FOR_PICKUP:
+        notify(Kind.READY_FOR_PICKUP, order=order, key=f"ready_for_pickup:{order.pk}")
+    else:
+        notify(Kind.STATUS_CHANGED, order=order, key=f"status:{order.pk}:{status}", status=status)
+
+
+def _notify_shipped(order) -> None:
+    from .tracking import tracking_url
+
+    notify(
+        Kind.SHIPPED,
+        order=order,
+        key=f"shipped:{order.pk}:{order.tracking_number}"[:120],
+        tracking_number=order.tracking_number,
+        carrier=order.tracking_carrier,
+        carrier_label=order.tracking_carrier_label if order.tracking_number else "",
+        tracking_url=tracking_url(order.tracking_carrier, order.tracking_number) if order.tracking_number else "",
+    )
 
 
 # Payment status ------------------------------------------------------------------------------------------------------
 
 
-def mark_paid(order, actor=Actor.SYSTEM, user=None, **data) -> Order:
-    """Awaiting payment → Paid (called by payments once confirmed payments cover the total)."""
-    return _set_payment_status(order, PaymentStatus.PAID, actor, user, **data)
+def mark_paid(order, actor=Actor.SYSTEM, user=None, notify_customer=True, **data) -> Order:
+    """Awaiting payment → Paid (called by payments once confirmed payments cover the total). The shopper is told,
+    unless the order is paid as it is placed (its confirmation says so)."""
+    with transaction.atomic():
+        order = _set_payment_status(order, PaymentStatus.PAID, actor, user, **data)
+        if notify_customer:
+            notify(Kind.PAYMENT_RECEIVED, order=order, key=f"payment_received:{order.pk}")
+    return order
+
+
+def set_refund_status(order, *, full: bool, actor=Actor.STAFF, user=None) -> Order:
+    """Paid → Partially refunded or Refunded (called by payments once the refund is recorded)."""
+    return _set_payment_status(order, PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED, actor, user)
 
 
 def cancel_order(order, actor=Actor.STAFF, user=None, reason="") -> Order:
@@ -76,17 +115,19 @@ def cancel_order(order, actor=Actor.STAFF, user=None, reason="") -> Order:
 
     with transaction.atomic():
         order = lock_order(order)
+        refunded = Decimal("0")
         if order.payment_status == PaymentStatus.PAID:
-            payments.refund_all(order, actor=actor, user=user, note=reason)
+            refunded = payments.refund_all(order, actor=actor, user=user, note=reason)
         old = order.payment_status
         check_payment_transition(old, PaymentStatus.CANCELLED)
         order.payment_status = PaymentStatus.CANCELLED
         order.save(update_fields=["payment_status", "updated_at"])
         record_event(order, Type.PAYMENT_STATUS, actor, user=user, old=old, new=order.payment_status, reason=reason)
         if order.fulfilment_status in OPEN_FULFILMENT:
-            _set_fulfilment_status(order, FulfilmentStatus.WILL_NOT_DELIVER, actor, user)
+            _set_fulfilment_status(order, FulfilmentStatus.WILL_NOT_DELIVER, actor, user, notify_customer=False)
             order.refresh_from_db(fields=["fulfilment_status"])
         restore_stock(order, actor=actor, user=user)
+        notify(Kind.CANCELLED, order=order, key=f"cancelled:{order.pk}", refunded=str(refunded) if refunded else "")
     return order
 
 
@@ -118,6 +159,25 @@ def flag_order(order, reason: str, actor=Actor.SYSTEM, **data) -> Order:
         order.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
         record_event(order, Type.PAYMENT_MISMATCH, actor, reason=reason, **data)
     return order
+
+
+def notify_order_placed(order, taken, confirm=True) -> None:
+    """The shopper's confirmation, the merchant's "new order" and, for the products this order left with few items
+    in stock, the merchant's low-stock e-mail. ``taken``: (product as read before the order, quantity) pairs."""
+    from django.conf import settings
+
+    if confirm:
+        notify(Kind.ORDER_CONFIRMATION, order=order, key=f"order_confirmation:{order.pk}")
+    if order.source == Order.Source.STOREFRONT:
+        notify(Kind.NEW_ORDER, order=order, key=f"new_order:{order.pk}")
+    threshold = settings.LOW_STOCK_THRESHOLD
+    low = [
+        {"name": product.name, "sku": product.sku, "stock": product.stock - quantity, "pk": product.pk}
+        for product, quantity in taken
+        if product.stock is not None and product.stock - quantity <= threshold < product.stock
+    ]
+    if low:
+        notify(Kind.LOW_STOCK, order=order, key=f"low_stock:{order.pk}", products=low)
 
 
 # Fulfilment status ---------------------------------------------------------------------------------------------------
@@ -153,7 +213,8 @@ def mark_returned(order, actor=Actor.STAFF, user=None) -> Order:
 
 
 def assign_tracking(order, number: str, carrier: str, user=None, actor=Actor.STAFF) -> Order:
-    """Set the tracking number and carrier (the shopper's e-mail with the link comes with the notifications)."""
+    """Set the tracking number and carrier. The shopper's "shipped" e-mail carries them: sent now when the order is
+    already shipped, else when it is marked shipped."""
     from .tracking import Carrier
 
     number = number.strip()
@@ -167,6 +228,8 @@ def assign_tracking(order, number: str, carrier: str, user=None, actor=Actor.STA
         order.tracking_number, order.tracking_carrier = number, carrier
         order.save(update_fields=["tracking_number", "tracking_carrier", "updated_at"])
         record_event(order, Type.TRACKING, actor, user=user, old=old, new=number, carrier=carrier)
+        if order.fulfilment_status == FulfilmentStatus.SHIPPED and old != number:
+            _notify_shipped(order)  # shipped before the number was known: the shopper gets it now
     return order
 
 
@@ -226,6 +289,8 @@ class ManualOrder:
     billing: dict = field(default_factory=dict)
     mark_paid: bool = False
     start_processing: bool = False
+    notify_customer: bool = True  # e-mail the order confirmation
+    send_payment_link: bool = False  # e-mail a link to pay online
 
 
 def create_manual_order(data: ManualOrder, user) -> Order:
@@ -288,13 +353,21 @@ def create_manual_order(data: ManualOrder, user) -> Order:
         order.number = OrderNumber.next()
         order.save(update_fields=["number"])
         transaction.on_commit(bump_catalog_version)
+        notify_order_placed(order, [(item.product, item.quantity) for item in data.lines], confirm=data.notify_customer)
         if order.total == 0:
             if data.mark_paid or store.zero_total_status == PaymentStatus.PAID:
-                mark_paid(order, Actor.STAFF, user)
+                mark_paid(order, Actor.STAFF, user, notify_customer=False)
         elif data.mark_paid:
             payments.record_offline_payment(order, order.total, user=user, note=_("Paid when ordering"))
         if data.start_processing:
             start_processing(order, user=user)
+        if data.send_payment_link and not data.mark_paid and order.total > 0:
+            from notifications.services import NotificationError, send_payment_link
+
+            try:
+                send_payment_link(order, user)
+            except NotificationError as error:
+                raise TransitionError(str(error)) from error
     return Order.objects.get(pk=order.pk)
 
 

@@ -127,6 +127,35 @@ def refund_all(order, actor=Actor.STAFF, user=None, note="") -> Decimal:
     return total
 
 
+def refund(order, amount: Decimal, actor=Actor.STAFF, user=None, note="") -> Decimal:
+    """Refund part or all of what was paid (recorded; online providers' refund calls come with those providers).
+    The order becomes Partially refunded or Refunded, and the shopper is told."""
+    from django.utils.translation import gettext as _
+
+    from notifications.kinds import Kind
+    from notifications.services import notify
+
+    with transaction.atomic():
+        order = orders.lock_order(order)
+        if order.payment_status not in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED):
+            raise PaymentError(_("Only paid orders can be refunded."))
+        available = paid_amount(order)
+        if amount <= 0 or amount > available:
+            raise PaymentError(_("You can refund at most %(amount)s.") % {"amount": format_chf(available)})
+        left, refunds = amount, []
+        for payment in order.payments.select_for_update().filter(status=Payment.Status.CONFIRMED).order_by("-pk"):
+            refundable = payment.amount - (payment.refunds.aggregate(s=Sum("amount"))["s"] or Decimal("0"))
+            take = min(left, refundable)
+            if take > 0:
+                refunds.append(Refund.objects.create(payment=payment, amount=take, note=note))
+                left -= take
+        full = paid_amount(order) <= 0
+        orders.set_refund_status(order, full=full, actor=actor, user=user)
+        orders.record_event(order, OrderEvent.Type.REFUNDED, actor, user=user, amount=str(amount), note=note)
+        notify(Kind.REFUNDED, order=order, key=f"refund:{refunds[0].pk}", amount=str(amount), full=full)
+    return amount
+
+
 # Webhooks ------------------------------------------------------------------------------------------------------------
 
 

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "shop.backoffice",
     "orders",
     "payments",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -140,6 +141,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Europe/Zurich"
 CELERY_BEAT_SCHEDULE = {
     "purge-stale-carts": {"task": "shop.cart.tasks.purge_stale_carts", "schedule": 60 * 60},
+    # E-mails that never reached the broker (Redis down at commit) or whose retries were lost; exhausted ones fail.
+    "sweep-outbox": {"task": "notifications.tasks.sweep_outbox", "schedule": 60},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -198,6 +201,8 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "shop@localhost")
+# Where the shop is reached from outside: the links and images of e-mails are built on it.
+SITE_URL = os.environ.get("SITE_URL", f"http://localhost:{os.environ.get('PORT', '8000')}").rstrip("/")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Security. Cookies are marked Secure when the site runs behind HTTPS (SECURE_COOKIES=true in production).

@@ -116,6 +116,7 @@ class StoreGeneralForm(forms.ModelForm):
             "email",
             "phone",
             "vat_number",
+            "logo",
             "test_mode",
             "zero_total_status",
             "plan",

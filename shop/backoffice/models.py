@@ -23,6 +23,9 @@ class Store(CachedSettingsModel):
     city = models.CharField(_("city"), max_length=100, blank=True)
     country = models.CharField(_("country"), max_length=2, default="CH")
     vat_number = models.CharField(_("VAT number"), max_length=40, blank=True)
+    logo = models.ImageField(
+        _("logo"), upload_to="store/", blank=True, help_text=_("Shown at the top of your e-mails (PNG or JPEG).")
+    )
     plan = models.CharField(_("plan"), max_length=16, choices=Plan.choices, default=Plan.FREE)
     test_mode = models.BooleanField(
         _("test mode"),

@@ -18,6 +18,7 @@ from .models import Store
 
 STORE_GENERAL_FIELDS = (
     "name",
+    "logo",
     "email",
     "phone",
     "street",

@@ -1,6 +1,8 @@
-"""Settings → General · Payment · Shipping, under /backoffice/settings/ (namespace ``backoffice``)."""
+"""Settings → General · Payment · Shipping · Email, under /backoffice/settings/ (namespace ``backoffice``)."""
 
 from django.urls import path
+
+from notifications import backoffice as email_views
 
 from . import settings_views as views
 
@@ -13,4 +15,9 @@ urlpatterns: list = [
     path("shipping/<int:pk>/", views.shipping_edit, name="settings_shipping_edit"),
     path("shipping/<int:pk>/remove/", views.shipping_remove, name="settings_shipping_remove"),
     path("shipping/<int:pk>/activate/", views.shipping_activate, name="settings_shipping_activate"),
+    path("email/", email_views.email_settings, name="settings_email"),
+    path("email/test/", email_views.email_test, name="settings_email_test"),
+    path("email/preview/<str:kind>/<str:language>/", email_views.email_preview, name="settings_email_preview"),
+    path("email/log/", email_views.email_log, name="email_log"),
+    path("email/log/<int:pk>/resend/", email_views.email_resend, name="email_resend"),
 ]

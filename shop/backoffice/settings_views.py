@@ -30,10 +30,16 @@ def index(request):
 @staff_required
 @require_http_methods(["GET", "POST"])
 def general(request):
-    form = StoreGeneralForm(request.POST if request.method == "POST" else None, instance=Store.load())
+    post = request.method == "POST"
+    form = StoreGeneralForm(request.POST if post else None, request.FILES if post else None, instance=Store.load())
     if form.is_bound:
         if form.is_valid():
-            services.update_store({name: form.cleaned_data[name] for name in StoreGeneralForm.Meta.fields})
+            data = {name: form.cleaned_data[name] for name in StoreGeneralForm.Meta.fields}
+            if data["logo"] is None:  # no new file: keep the logo (False: the merchant cleared it)
+                del data["logo"]
+            elif data["logo"] is False:
+                data["logo"] = ""
+            services.update_store(data)
             messages.success(request, _("General settings saved."))
             return redirect("backoffice:settings_general")
         messages.error(request, CHECK_FIELDS)

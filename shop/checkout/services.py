@@ -169,7 +169,7 @@ def place_order(token: str | None, data: CheckoutData, language: str) -> Order:
         cart.save(update_fields=["status", "email", "updated_at"])
         if order.total == 0:
             if store.zero_total_status == PaymentStatus.PAID:
-                order = orders.mark_paid(order, OrderEvent.Actor.SYSTEM, reason="zero total")
+                order = orders.mark_paid(order, OrderEvent.Actor.SYSTEM, notify_customer=False, reason="zero total")
         else:
             payments.create_payment(order, order.payment_method)
 
@@ -193,6 +193,7 @@ def place_order(token: str | None, data: CheckoutData, language: str) -> Order:
         order.save(update_fields=["number"])
         if any(line.product.stock is not None for line in lines):
             transaction.on_commit(bump_catalog_version)  # stock states on storefront pages changed
+        orders.notify_order_placed(order, [(line.product, line.quantity) for line in lines])
     return order
 
 

@@ -1,0 +1,250 @@
+"""E-mail notifications through an outbox.
+
+``notify()`` writes ``OutgoingEmail`` rows inside the caller's transaction and hands them to Celery once it commits.
+``deliver()`` (the task's body) locks the row, skips it when it is no longer pending, renders it in the recipient's
+language, sends it and records the outcome; failures are retried with a growing delay and, after the last try, the row
+is marked failed where the merchant sees it (the order's timeline, Settings → Email → E-mail log) and can resend it.
+``sweep_outbox()`` (Celery beat, every minute) hands over rows that never reached the broker."""
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .kinds import KINDS, Kind
+from .models import EmailSettings, OutgoingEmail
+
+logger = logging.getLogger(__name__)
+
+# Seconds to wait before each further try: six tries over about an hour.
+RETRY_DELAYS = (60, 180, 420, 900, 1800)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+# A row still pending this long after it was due was lost on its way (broker down, worker killed): hand it over again.
+HANDOVER_GRACE = timedelta(seconds=30)
+LOST_AFTER = timedelta(minutes=10)
+
+
+class NotificationError(Exception):
+    """An e-mail action that can't be done; the message is for the merchant."""
+
+
+def notify(kind: str, *, order=None, cart=None, to=None, language=None, key=None, user=None, **data):
+    """Queue the e-mail ``kind`` (call inside the business transaction: it is sent once that commits).
+
+    Shopper e-mails go to ``to`` or the order's address, in the order's language; merchant e-mails go to each of the
+    merchant's addresses, in the merchant's language. ``key`` names the business fact ("the confirmation of order 7"):
+    an e-mail with the same key is never queued twice, so a retried action or a repeated webhook sends nothing more.
+    Switched-off kinds are not queued. Returns the rows written."""
+    from shop.backoffice.models import Store
+
+    info = KINDS[kind]
+    email_settings = EmailSettings.load()
+    if info.switchable and not email_settings.is_enabled(kind):
+        return []
+    store = Store.load()
+    if info.to_merchant:
+        recipients = [] if to is None else [to]
+        recipients = recipients or email_settings.recipients(store)
+        language = language or email_settings.merchant_language
+        bcc = ""
+    else:
+        recipients = [to or (order.email if order else "")]
+        language = language or (order.language if order else email_settings.merchant_language)
+        bcc = "\n".join(email_settings.recipients(store)) if email_settings.copy_customer_emails else ""
+    recipients = [address for address in dict.fromkeys(recipients) if address]
+    if not recipients:
+        logger.warning("No recipient for %s e-mail (order %s)", kind, getattr(order, "pk", None))
+        return []
+    keys = [f"{key}:{address}"[:120] if key and len(recipients) > 1 else key for address in recipients]
+    if key and OutgoingEmail.objects.filter(dedupe_key__in=[k for k in keys if k]).exists():
+        return []
+    rows = [
+        OutgoingEmail.objects.create(
+            kind=kind,
+            order=order,
+            cart=cart,
+            to=address,
+            bcc=bcc,
+            language=language,
+            context=data,
+            dedupe_key=dedupe_key,
+            created_by=user,
+        )
+        for address, dedupe_key in zip(recipients, keys, strict=True)
+    ]
+    pks = [row.pk for row in rows]
+    transaction.on_commit(lambda: hand_over(pks))
+    return rows
+
+
+def hand_over(pks) -> int:
+    """Give rows to the broker (after the commit). With the broker down, the rows wait for ``sweep_outbox``."""
+    from .tasks import send_email
+
+    handed = []
+    for pk in pks:
+        try:
+            send_email.delay(pk)
+        except Exception:  # the broker is down: nothing is lost, the row is still pending
+            logger.warning("E-mail %s not handed to the broker; the outbox sweep will retry", pk, exc_info=True)
+            continue
+        handed.append(pk)
+    if handed:
+        OutgoingEmail.objects.filter(pk__in=handed, queued_at__isnull=True).update(queued_at=timezone.now())
+    return len(handed)
+
+
+def deliver(pk: int, connection=None) -> int | None:
+    """Send one pending e-mail. Returns the seconds to wait before the next try when it failed and may be retried,
+    else None (sent, failed for good, or nothing to do)."""
+    from shop.backoffice.models import Store
+
+    from .render import build_message
+
+    with transaction.atomic():
+        email = OutgoingEmail.objects.select_for_update().filter(pk=pk).first()
+        if email is None or email.status != OutgoingEmail.Status.PENDING:
+            return None
+        email.attempts += 1
+        try:
+            message = build_message(email, store=Store.load(), connection=connection)
+            message.send()
+        except Exception as error:  # SMTP refusals, network errors and even template bugs: try again, then fail
+            logger.warning("E-mail %s (%s) failed, try %d", pk, email.kind, email.attempts, exc_info=True)
+            email.last_error = f"{type(error).__name__}: {error}"[:2000]
+            retry_in = RETRY_DELAYS[email.attempts - 1] if email.attempts < MAX_ATTEMPTS else None
+            if retry_in is None:
+                email.status = OutgoingEmail.Status.FAILED
+                email.next_attempt_at = None
+                _timeline(email, failed=True)
+            else:
+                email.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
+            email.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+            return retry_in
+        email.status = OutgoingEmail.Status.SENT
+        email.subject = message.subject[:255]
+        email.sent_at = timezone.now()
+        email.next_attempt_at = None
+        email.save(update_fields=["attempts", "status", "subject", "sent_at", "next_attempt_at"])
+        _timeline(email)
+    return None
+
+
+def _timeline(email: OutgoingEmail, failed=False) -> None:
+    from orders.models import OrderEvent
+    from orders.services import record_event
+
+    if email.order_id is None:
+        return
+    record_event(
+        email.order,
+        OrderEvent.Type.EMAIL_FAILED if failed else OrderEvent.Type.EMAIL_SENT,
+        OrderEvent.Actor.SYSTEM,
+        email=email.pk,
+        kind=email.kind,
+        to=email.to,
+        **({"error": email.last_error[:300]} if failed else {}),
+    )
+
+
+def sweep_outbox(now=None, limit=1000) -> dict:
+    """Celery beat's round: fail what has used up its tries and hand over again what never reached a worker."""
+    now = now or timezone.now()
+    pending = OutgoingEmail.objects.filter(status=OutgoingEmail.Status.PENDING)
+    exhausted = 0
+    for email in pending.filter(attempts__gte=MAX_ATTEMPTS).select_related("order")[:limit]:
+        with transaction.atomic():
+            if OutgoingEmail.objects.filter(pk=email.pk, status=OutgoingEmail.Status.PENDING).update(
+                status=OutgoingEmail.Status.FAILED
+            ):
+                _timeline(email, failed=True)
+                exhausted += 1
+    from django.db.models import Q
+
+    lost = pending.filter(attempts__lt=MAX_ATTEMPTS).filter(
+        Q(queued_at__isnull=True, created_at__lte=now - HANDOVER_GRACE)
+        | Q(next_attempt_at__lte=now - LOST_AFTER)
+        | Q(attempts=0, queued_at__lte=now - LOST_AFTER)
+    )
+    pks = list(lost.order_by("created_at").values_list("pk", flat=True)[:limit])
+    if pks:
+        OutgoingEmail.objects.filter(pk__in=pks).update(queued_at=None)
+    handed = hand_over(pks) if pks else 0
+    return {"failed": exhausted, "handed_over": handed, "waiting": len(pks) - handed}
+
+
+def resend(email: OutgoingEmail, user) -> OutgoingEmail:
+    """Send an e-mail again (the merchant's "Resend"): a new row, so the log keeps both."""
+    with transaction.atomic():
+        copy = OutgoingEmail.objects.create(
+            kind=email.kind,
+            order=email.order,
+            cart=email.cart,
+            to=email.to,
+            bcc=email.bcc,
+            language=email.language,
+            context=email.context,
+            resend_of=email,
+            created_by=user,
+        )
+        transaction.on_commit(lambda: hand_over([copy.pk]))
+    return copy
+
+
+def send_test_email(user, to: str = "") -> list[OutgoingEmail]:
+    """Settings → Email → "Send a test e-mail" to the merchant's addresses (or ``to``)."""
+    with transaction.atomic():
+        rows = notify(Kind.TEST, to=to or None, user=user)
+    if not rows:
+        raise NotificationError(_("There is no address to send to: enter your e-mail address first."))
+    return rows
+
+
+def send_payment_link(order, user):
+    """E-mail the customer a link to their order page, where "Pay now" pays online (orders created by staff).
+
+    An order with an offline method switches to the first online method the merchant enabled."""
+    from orders import services as orders
+    from orders.models import OrderEvent
+    from orders.status import PaymentStatus
+    from payments.models import Payment
+    from payments.providers import available_methods, get_provider
+    from shop.backoffice.models import Store
+
+    with transaction.atomic():
+        order = orders.lock_order(order)
+        if order.payment_status != PaymentStatus.AWAITING_PAYMENT or order.total <= 0:
+            raise NotificationError(_("This order needs no payment."))
+        provider = get_provider(order.payment_method)
+        if provider is None or not provider.is_online:
+            online = [p for p in available_methods(Store.load(), pickup=order.is_pickup) if p.is_online]
+            if not online:
+                raise NotificationError(
+                    _("A payment link needs an online payment method: enable one under Settings → Payment.")
+                )
+            old, order.payment_method = order.payment_method, online[0].code
+            order.save(update_fields=["payment_method", "updated_at"])
+            for payment in order.payments.select_for_update().filter(status=Payment.Status.PENDING, provider=old):
+                payment.fail(_("Replaced by an online payment"))
+            orders.record_event(
+                order,
+                OrderEvent.Type.EDITED,
+                OrderEvent.Actor.STAFF,
+                user=user,
+                changes={"payment_method": [old, order.payment_method]},
+            )
+        rows = notify(Kind.PAYMENT_LINK, order=order, user=user)
+    return rows
+
+
+def update_email_settings(data: dict, disabled_kinds: list[str]) -> EmailSettings:
+    """Settings → Email: save the sender, the merchant's addresses and the switches."""
+    with transaction.atomic():
+        email_settings = EmailSettings.objects.select_for_update().filter(pk=1).first() or EmailSettings(pk=1)
+        for name, value in data.items():
+            setattr(email_settings, name, value)
+        email_settings.disabled_kinds = sorted(disabled_kinds)
+        email_settings.save()
+    return email_settings
