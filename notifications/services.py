@@ -7,6 +7,8 @@ is marked failed where the merchant sees it (the order's timeline, Settings → 
 ``sweep_outbox()`` (Celery beat, every minute) hands over rows that never reached the broker."""
 
 import logging
+import smtplib
+import time
 from datetime import timedelta
 
 from django.db import transaction
@@ -89,14 +91,55 @@ def hand_over(pks) -> int:
             send_email.delay(pk)
         except Exception:  # the broker is down: nothing is lost, the row is still pending
             logger.warning("E-mail %s not handed to the broker; the outbox sweep will retry", pk, exc_info=True)
-            continue
+            break
         handed.append(pk)
     if handed:
         OutgoingEmail.objects.filter(pk__in=handed, queued_at__isnull=True).update(queued_at=timezone.now())
     return len(handed)
 
 
-def deliver(pk: int, connection=None) -> int | None:
+class _SmtpConnection:
+    """One SMTP connection per worker process, kept open between e-mails (opening one costs more than sending): it is
+    dropped after an error or when idle long enough for the server to have closed it. Other backends (files under
+    var/mail, the tests' outbox) get a fresh connection per e-mail."""
+
+    IDLE = 20.0  # seconds
+
+    def __init__(self):
+        self.backend = None
+        self.key = None
+        self.used = 0.0
+
+    def get(self):
+        from django.conf import settings
+        from django.core.mail import get_connection
+
+        if not settings.EMAIL_BACKEND.endswith("smtp.EmailBackend"):
+            return get_connection(), False
+        key = (settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_HOST_USER)
+        now = time.monotonic()
+        if self.backend is not None and (key != self.key or now - self.used > self.IDLE):
+            self.drop()
+        reused = self.backend is not None
+        if not reused:
+            self.backend, self.key = get_connection(), key
+            self.backend.open()
+        self.used = now
+        return self.backend, reused
+
+    def drop(self):
+        if self.backend is not None:
+            try:
+                self.backend.close()
+            except Exception:  # already broken: nothing to close
+                logger.debug("SMTP connection closed with an error", exc_info=True)
+        self.backend = None
+
+
+smtp = _SmtpConnection()
+
+
+def deliver(pk: int) -> int | None:
     """Send one pending e-mail. Returns the seconds to wait before the next try when it failed and may be retried,
     else None (sent, failed for good, or nothing to do)."""
     from shop.backoffice.models import Store
@@ -104,13 +147,27 @@ def deliver(pk: int, connection=None) -> int | None:
     from .render import build_message
 
     with transaction.atomic():
-        email = OutgoingEmail.objects.select_for_update().filter(pk=pk).first()
+        email = (
+            OutgoingEmail.objects.select_for_update(of=("self",)).select_related("order", "cart").filter(pk=pk).first()
+        )
         if email is None or email.status != OutgoingEmail.Status.PENDING:
             return None
         email.attempts += 1
         try:
+            connection, reused = smtp.get()
             message = build_message(email, store=Store.load(), connection=connection)
-            message.send()
+            try:
+                message.send()
+            except (smtplib.SMTPServerDisconnected, ConnectionError):
+                smtp.drop()
+                if not reused:
+                    raise
+                # the server closed the connection kept open: one more go on a new one (nothing was sent)
+                message.connection = smtp.get()[0]
+                message.send()
+            except Exception:
+                smtp.drop()
+                raise
         except Exception as error:  # SMTP refusals, network errors and even template bugs: try again, then fail
             logger.warning("E-mail %s (%s) failed, try %d", pk, email.kind, email.attempts, exc_info=True)
             email.last_error = f"{type(error).__name__}: {error}"[:2000]

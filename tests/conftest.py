@@ -109,3 +109,29 @@ def place(store, shipping):
         return place_order(cart.token, data, language)
 
     return _place
+
+
+@pytest.fixture
+def smtp_sink():
+    """A real SMTP server (aiosmtpd) on a free local port, keeping what it receives."""
+    from aiosmtpd.controller import Controller
+
+    class Sink:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+            self.messages.append((envelope.rcpt_tos, envelope.content))
+            return "250 OK"
+
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = Sink()
+    sink.port = port
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield sink
+    controller.stop()
