@@ -99,8 +99,8 @@ def sender(store, email_settings: EmailSettings) -> str:
     )
 
 
-def build_message(email: OutgoingEmail, *, store, connection=None) -> EmailMultiAlternatives:
-    email_settings = EmailSettings.load()
+def build_message(email: OutgoingEmail, *, store, email_settings=None, connection=None) -> EmailMultiAlternatives:
+    email_settings = email_settings or EmailSettings.load()
     subject, text, html = render(
         email.kind, email.language, store=store, order=email.order, cart=email.cart, data=email.context
     )

@@ -139,11 +139,33 @@ class _SmtpConnection:
 smtp = _SmtpConnection()
 
 
+class _Recent:
+    """The store and the e-mail settings as the worker last read them, for a few seconds: a burst of e-mails reads
+    them once instead of once each (a change reaches e-mails within ``EMAIL_SETTINGS_REUSE_SECONDS``)."""
+
+    def __init__(self):
+        self.values, self.read_at = None, 0.0
+
+    def get(self):
+        from django.conf import settings
+
+        from shop.backoffice.models import Store
+
+        now = time.monotonic()
+        if self.values is None or now - self.read_at >= settings.EMAIL_SETTINGS_REUSE_SECONDS:
+            self.values, self.read_at = (Store.load(), EmailSettings.load()), now
+        return self.values
+
+    def clear(self):
+        self.values = None
+
+
+recent = _Recent()
+
+
 def deliver(pk: int) -> int | None:
     """Send one pending e-mail. Returns the seconds to wait before the next try when it failed and may be retried,
     else None (sent, failed for good, or nothing to do)."""
-    from shop.backoffice.models import Store
-
     from .render import build_message
 
     with transaction.atomic():
@@ -155,7 +177,8 @@ def deliver(pk: int) -> int | None:
         email.attempts += 1
         try:
             connection, reused = smtp.get()
-            message = build_message(email, store=Store.load(), connection=connection)
+            store, email_settings = recent.get()
+            message = build_message(email, store=store, email_settings=email_settings, connection=connection)
             try:
                 message.send()
             except (smtplib.SMTPServerDisconnected, ConnectionError):

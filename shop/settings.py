@@ -137,7 +137,10 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_PREFETCH_MULTIPLIER = int(os.environ.get("CELERY_WORKER_PREFETCH_MULTIPLIER", "1"))
+# Celery's Django fix-up closes the database connection around every task unless told to reuse it: a new PostgreSQL
+# connection per e-mail would cost more than the e-mail. Connections are still recycled after this many tasks.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TIMEZONE = "Europe/Zurich"
 CELERY_BEAT_SCHEDULE = {
     "purge-stale-carts": {"task": "shop.cart.tasks.purge_stale_carts", "schedule": 60 * 60},
@@ -201,6 +204,8 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "shop@localhost")
+# A worker sending a burst of e-mails reads the store and e-mail settings once per this many seconds.
+EMAIL_SETTINGS_REUSE_SECONDS = 5.0
 # Where the shop is reached from outside: the links and images of e-mails are built on it.
 SITE_URL = os.environ.get("SITE_URL", f"http://localhost:{os.environ.get('PORT', '8000')}").rstrip("/")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

@@ -8,6 +8,7 @@ from shop.settings import STORAGES, VAR_DIR
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 CELERY_TASK_ALWAYS_EAGER = True
+EMAIL_SETTINGS_REUSE_SECONDS = 0  # every e-mail reads the settings the test just saved
 MEDIA_ROOT = VAR_DIR / "test-media"
 
 STATIC_ROOT = VAR_DIR / "test-static"
