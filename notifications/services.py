@@ -32,23 +32,40 @@ class NotificationError(Exception):
     """An e-mail action that can't be done; the message is for the merchant."""
 
 
-def notify(kind: str, *, order=None, cart=None, to=None, language=None, key=None, user=None, **data):
+def notify(kind: str, **kwargs) -> list[OutgoingEmail]:
     """Queue the e-mail ``kind`` (call inside the business transaction: it is sent once that commits).
 
     Shopper e-mails go to ``to`` or the order's address, in the order's language; merchant e-mails go to each of the
     merchant's addresses, in the merchant's language. ``key`` names the business fact ("the confirmation of order 7"):
     an e-mail with the same key is never queued twice, so a retried action or a repeated webhook sends nothing more.
     Switched-off kinds are not queued. Returns the rows written."""
+    return notify_all([(kind, kwargs)])
+
+
+def notify_all(requests) -> list[OutgoingEmail]:
+    """Several ``notify()`` calls at once, ``[(kind, kwargs), …]``: one insert and one hand-over for all of them."""
     from shop.backoffice.models import Store
 
+    email_settings, store = EmailSettings.load(), Store.load()
+    rows = [row for kind, kwargs in requests for row in _rows(kind, email_settings, store, **kwargs)]
+    keys = [row.dedupe_key for row in rows if row.dedupe_key]
+    if keys:
+        done = set(OutgoingEmail.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+        rows = [row for row in rows if row.dedupe_key not in done]
+    if not rows:
+        return []
+    OutgoingEmail.objects.bulk_create(rows)
+    pks = [row.pk for row in rows]
+    transaction.on_commit(lambda: hand_over(pks))
+    return rows
+
+
+def _rows(kind, email_settings, store, *, order=None, cart=None, to=None, language=None, key=None, user=None, **data):
     info = KINDS[kind]
-    email_settings = EmailSettings.load()
     if info.switchable and not email_settings.is_enabled(kind):
         return []
-    store = Store.load()
     if info.to_merchant:
-        recipients = [] if to is None else [to]
-        recipients = recipients or email_settings.recipients(store)
+        recipients = [to] if to else email_settings.recipients(store)
         language = language or email_settings.merchant_language
         bcc = ""
     else:
@@ -58,12 +75,8 @@ def notify(kind: str, *, order=None, cart=None, to=None, language=None, key=None
     recipients = [address for address in dict.fromkeys(recipients) if address]
     if not recipients:
         logger.warning("No recipient for %s e-mail (order %s)", kind, getattr(order, "pk", None))
-        return []
-    keys = [f"{key}:{address}"[:120] if key and len(recipients) > 1 else key for address in recipients]
-    if key and OutgoingEmail.objects.filter(dedupe_key__in=[k for k in keys if k]).exists():
-        return []
-    rows = [
-        OutgoingEmail.objects.create(
+    return [
+        OutgoingEmail(
             kind=kind,
             order=order,
             cart=cart,
@@ -71,31 +84,29 @@ def notify(kind: str, *, order=None, cart=None, to=None, language=None, key=None
             bcc=bcc,
             language=language,
             context=data,
-            dedupe_key=dedupe_key,
+            dedupe_key=(f"{key}:{address}"[:120] if len(recipients) > 1 else key) if key else None,
             created_by=user,
         )
-        for address, dedupe_key in zip(recipients, keys, strict=True)
+        for address in recipients
     ]
-    pks = [row.pk for row in rows]
-    transaction.on_commit(lambda: hand_over(pks))
-    return rows
 
 
 def hand_over(pks) -> int:
-    """Give rows to the broker (after the commit). With the broker down, the rows wait for ``sweep_outbox``."""
-    from .tasks import send_email
+    """Give rows to the broker after the commit: one message for the rows of one transaction. With the broker down,
+    the rows stay pending for ``sweep_outbox``."""
+    from .tasks import send_email, send_emails
 
-    handed = []
-    for pk in pks:
-        try:
-            send_email.delay(pk)
-        except Exception:  # the broker is down: nothing is lost, the row is still pending
-            logger.warning("E-mail %s not handed to the broker; the outbox sweep will retry", pk, exc_info=True)
-            break
-        handed.append(pk)
-    if handed:
-        OutgoingEmail.objects.filter(pk__in=handed, queued_at__isnull=True).update(queued_at=timezone.now())
-    return len(handed)
+    pks = list(pks)
+    try:
+        if len(pks) == 1:
+            send_email.delay(pks[0])
+        else:
+            send_emails.delay(pks)
+    except Exception:  # the broker is down: nothing is lost, the rows are still pending
+        logger.warning("E-mails %s not handed to the broker; the outbox sweep will retry", pks, exc_info=True)
+        return 0
+    OutgoingEmail.objects.filter(pk__in=pks, queued_at__isnull=True).update(queued_at=timezone.now())
+    return len(pks)
 
 
 class _SmtpConnection:
@@ -251,7 +262,7 @@ def sweep_outbox(now=None, limit=1000) -> dict:
     pks = list(lost.order_by("created_at").values_list("pk", flat=True)[:limit])
     if pks:
         OutgoingEmail.objects.filter(pk__in=pks).update(queued_at=None)
-    handed = hand_over(pks) if pks else 0
+    handed = sum(hand_over(pks[i : i + 20]) for i in range(0, len(pks), 20))
     return {"failed": exhausted, "handed_over": handed, "waiting": len(pks) - handed}
 
 

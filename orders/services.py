@@ -9,7 +9,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from notifications.kinds import Kind
-from notifications.services import notify
+from notifications.services import notify, notify_all
 from shop.catalog.cache import bump_catalog_version
 from shop.catalog.models import Product
 
@@ -166,10 +166,11 @@ def notify_order_placed(order, taken, confirm=True) -> None:
     in stock, the merchant's low-stock e-mail. ``taken``: (product as read before the order, quantity) pairs."""
     from django.conf import settings
 
+    requests = []
     if confirm:
-        notify(Kind.ORDER_CONFIRMATION, order=order, key=f"order_confirmation:{order.pk}")
+        requests.append((Kind.ORDER_CONFIRMATION, {"order": order, "key": f"order_confirmation:{order.pk}"}))
     if order.source == Order.Source.STOREFRONT:
-        notify(Kind.NEW_ORDER, order=order, key=f"new_order:{order.pk}")
+        requests.append((Kind.NEW_ORDER, {"order": order, "key": f"new_order:{order.pk}"}))
     threshold = settings.LOW_STOCK_THRESHOLD
     low = [
         {"name": product.name, "sku": product.sku, "stock": product.stock - quantity, "pk": product.pk}
@@ -177,7 +178,8 @@ def notify_order_placed(order, taken, confirm=True) -> None:
         if product.stock is not None and product.stock - quantity <= threshold < product.stock
     ]
     if low:
-        notify(Kind.LOW_STOCK, order=order, key=f"low_stock:{order.pk}", products=low)
+        requests.append((Kind.LOW_STOCK, {"order": order, "key": f"low_stock:{order.pk}", "products": low}))
+    notify_all(requests)
 
 
 # Fulfilment status ---------------------------------------------------------------------------------------------------

@@ -381,7 +381,11 @@ def test_an_exhausted_email_is_failed_shown_and_can_be_resent(place, merchant, f
 def test_with_the_broker_down_the_sweep_sends_later(place, merchant, fondue, commit):
     from kombu.exceptions import OperationalError
 
-    with mock.patch("notifications.tasks.send_email.delay", side_effect=OperationalError("Connection refused")):
+    down = OperationalError("Connection refused")
+    with (
+        mock.patch("notifications.tasks.send_email.delay", side_effect=down),
+        mock.patch("notifications.tasks.send_emails.delay", side_effect=down),
+    ):
         order = commit(place, fondue, 1)
     waiting = OutgoingEmail.objects.filter(order=order)
     assert waiting.count() == 2 and all(r.status == Status.PENDING and r.queued_at is None for r in waiting)
@@ -419,6 +423,23 @@ def test_the_task_asks_celery_to_retry_with_the_delay(place, merchant, fondue, f
     with mock.patch.object(send_email, "retry", side_effect=Retry("retry")) as retry, pytest.raises(Retry):
         send_email.run(row.pk)
     retry.assert_called_once_with(countdown=60)
+
+
+def test_one_message_per_transaction_and_a_failed_row_is_retried_alone(place, merchant, fondue, flaky):
+    from notifications.tasks import send_email, send_emails
+
+    flaky.failures = 1  # the first of the two e-mails fails once
+    order = place(fondue, 1)
+    pks = list(OutgoingEmail.objects.filter(order=order).order_by("pk").values_list("pk", flat=True))
+    with (
+        mock.patch.object(send_emails, "delay") as delay,
+        mock.patch.object(send_email, "apply_async") as retry,
+    ):
+        assert services.hand_over(pks) == 2
+        delay.assert_called_once_with(pks)  # the confirmation and the merchant's e-mail travel together
+        send_emails.run(pks)
+    retry.assert_called_once_with((pks[0],), countdown=60)
+    assert [OutgoingEmail.objects.get(pk=pk).status for pk in pks] == [Status.PENDING, Status.SENT]
 
 
 # Real parts -----------------------------------------------------------------------------------------------------------

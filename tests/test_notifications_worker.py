@@ -64,7 +64,7 @@ def worker(smtp_sink, tmp_path):
 def test_a_real_worker_sends_the_order_emails(place, store, worker, smtp_sink):
     from celery import current_app
 
-    from notifications.tasks import send_email
+    from notifications.tasks import send_email, send_emails
 
     queue, log = worker
     store.email = "shop@alpenladen.ch"
@@ -74,7 +74,10 @@ def test_a_real_worker_sends_the_order_emails(place, store, worker, smtp_sink):
     current_app.conf.task_always_eager = False
     try:
         # The hand-over after the commit is the real one, only aimed at this test's queue.
-        with mock.patch.object(send_email, "delay", lambda pk: send_email.apply_async((pk,), queue=queue)):
+        with (
+            mock.patch.object(send_email, "delay", lambda pk: send_email.apply_async((pk,), queue=queue)),
+            mock.patch.object(send_emails, "delay", lambda pks: send_emails.apply_async((pks,), queue=queue)),
+        ):
             order = place(product, 1, language="de")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
