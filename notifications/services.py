@@ -42,14 +42,16 @@ def notify(kind: str, **kwargs) -> list[OutgoingEmail]:
     return notify_all([(kind, kwargs)])
 
 
-def notify_all(requests) -> list[OutgoingEmail]:
-    """Several ``notify()`` calls at once, ``[(kind, kwargs), …]``: one insert and one hand-over for all of them."""
+def notify_all(requests, *, new_order=False) -> list[OutgoingEmail]:
+    """Several ``notify()`` calls at once, ``[(kind, kwargs), …]``: one insert and one hand-over for all of them.
+    ``new_order``: the e-mails are about an order created in this transaction, so none can have been queued before
+    (the unique key still stands guard)."""
     from shop.backoffice.models import Store
 
     email_settings, store = EmailSettings.load(), Store.load()
     rows = [row for kind, kwargs in requests for row in _rows(kind, email_settings, store, **kwargs)]
     keys = [row.dedupe_key for row in rows if row.dedupe_key]
-    if keys:
+    if keys and not new_order:
         done = set(OutgoingEmail.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
         rows = [row for row in rows if row.dedupe_key not in done]
     if not rows:

@@ -179,7 +179,7 @@ def notify_order_placed(order, taken, confirm=True) -> None:
     ]
     if low:
         requests.append((Kind.LOW_STOCK, {"order": order, "key": f"low_stock:{order.pk}", "products": low}))
-    notify_all(requests)
+    notify_all(requests, new_order=True)
 
 
 # Fulfilment status ---------------------------------------------------------------------------------------------------

@@ -173,6 +173,10 @@ def place_order(token: str | None, data: CheckoutData, language: str) -> Order:
         else:
             payments.create_payment(order, order.payment_method)
 
+        # The e-mails are queued before the contended rows are locked (rendering, with the order number, comes after
+        # the commit); a sold-out product below rolls them back with the order.
+        orders.notify_order_placed(order, [(line.product, line.quantity) for line in lines])
+
         # The contended rows come last, so that their locks are held for as short a time as possible: the stock of
         # each product (a conditional update: never below zero, never sold twice), then the order number (taken
         # only once the stock is secured, so that sold-out attempts leave no gaps).
@@ -193,7 +197,6 @@ def place_order(token: str | None, data: CheckoutData, language: str) -> Order:
         order.save(update_fields=["number"])
         if any(line.product.stock is not None for line in lines):
             transaction.on_commit(bump_catalog_version)  # stock states on storefront pages changed
-        orders.notify_order_placed(order, [(line.product, line.quantity) for line in lines])
     return order
 
 
