@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 EMAILS = int(os.environ.get("BENCH_EMAILS", "10000"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "2"))
+POOL = os.environ.get("BENCH_POOL", "prefork")
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_emails"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
 
@@ -137,7 +138,6 @@ def main() -> int:
 
     django.setup()
     from django.db.models import Max, Min
-    from django.utils import timezone
 
     from notifications.models import OutgoingEmail
     from notifications.tasks import send_email
@@ -152,32 +152,22 @@ def main() -> int:
         started = time.perf_counter()
         for pk in pks:  # one message per e-mail: the worker's cost per e-mail, Celery's included
             send_email.delay(pk)
-        OutgoingEmail.objects.filter(pk__in=pks).update(queued_at=timezone.now())
         handed = time.perf_counter() - started
         worker_log = open(tmp / "worker.log", "w")  # noqa: SIM115
-        worker = subprocess.Popen(
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "shop",
-                "worker",
-                "-c",
-                str(CONCURRENCY),
-                "-P",
-                "prefork",
-                "-l",
-                "WARNING",
-                "--without-heartbeat",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=worker_log,
-            stderr=subprocess.STDOUT,
-        )
+        common = ["-l", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"]
+        if POOL == "solo":  # CONCURRENCY single-process workers: no pool parent between Redis and the work
+            commands = [
+                [python, "-m", "celery", "-A", "shop", "worker", "-P", "solo", "-n", f"bench{i}@%h", *common]
+                for i in range(CONCURRENCY)
+            ]
+        else:  # one prefork worker: a parent process feeding CONCURRENCY child processes
+            commands = [
+                [python, "-m", "celery", "-A", "shop", "worker", "-P", "prefork", "-c", str(CONCURRENCY), *common]
+            ]
+        workers = [
+            subprocess.Popen(command, cwd=ROOT, env=env, stdout=worker_log, stderr=subprocess.STDOUT)
+            for command in commands
+        ]
         started = time.perf_counter()
         deadline = time.monotonic() + 900
         while time.monotonic() < deadline:
@@ -185,8 +175,10 @@ def main() -> int:
                 break
             time.sleep(0.25)
         elapsed = time.perf_counter() - started
-        worker.terminate()
-        worker.wait(timeout=30)
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=30)
         worker_log.close()
     finally:
         sink.terminate()
@@ -198,7 +190,7 @@ def main() -> int:
     tries = Counter(OutgoingEmail.objects.values_list("attempts", flat=True))
     received = Counter(ids_file.read_text().split()) if ids_file.exists() else Counter()
     duplicates = sum(1 for count in received.values() if count > 1)
-    print(f"e-mails:            {EMAILS:,} ({CONCURRENCY} worker processes, Redis, SMTP sink on 127.0.0.1)")
+    print(f"e-mails:            {EMAILS:,} ({CONCURRENCY} worker processes, {POOL}, Redis, SMTP sink on 127.0.0.1)")
     print(f"handed to Redis:    {handed:.2f} s ({EMAILS / handed:.0f}/s), before the worker starts")
     print(f"worker start → all sent: {elapsed:.2f} s (includes the worker's start-up)")
     print(f"first → last sent:  {sending:.2f} s")

@@ -82,8 +82,10 @@ class OutgoingEmail(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    queued_at = models.DateTimeField(null=True, blank=True)  # handed to the broker
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When the outbox sweep hands the row (again) to the broker unless it has been sent by then: the hand-over after
+    # the commit is expected to have done it long before; a failed hand-over makes it due at once, a failed try when
+    # its retry is expected to have run.
+    due_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
@@ -92,7 +94,7 @@ class OutgoingEmail(models.Model):
         verbose_name_plural = _("outgoing e-mails")
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="email_log"),
-            models.Index(fields=["status", "created_at"], name="email_status_created"),
+            models.Index(fields=["status", "due_at"], name="email_status_due"),
         ]
 
     def __str__(self):

@@ -23,8 +23,8 @@ logger = logging.getLogger(__name__)
 # Seconds to wait before each further try: six tries over about an hour.
 RETRY_DELAYS = (60, 180, 420, 900, 1800)
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
-# A row still pending this long after it was due was lost on its way (broker down, worker killed): hand it over again.
-HANDOVER_GRACE = timedelta(seconds=30)
+# A row still pending this long after its hand-over (or its retry) was lost on its way (a process killed between the
+# commit and the hand-over, a worker killed): the sweep hands it over again.
 LOST_AFTER = timedelta(minutes=10)
 
 
@@ -56,6 +56,9 @@ def notify_all(requests, *, new_order=False) -> list[OutgoingEmail]:
         rows = [row for row in rows if row.dedupe_key not in done]
     if not rows:
         return []
+    due = timezone.now() + LOST_AFTER
+    for row in rows:
+        row.due_at = due
     OutgoingEmail.objects.bulk_create(rows)
     pks = [row.pk for row in rows]
     transaction.on_commit(lambda: hand_over(pks))
@@ -104,10 +107,10 @@ def hand_over(pks) -> int:
             send_email.delay(pks[0])
         else:
             send_emails.delay(pks)
-    except Exception:  # the broker is down: nothing is lost, the rows are still pending
+    except Exception:  # the broker is down: nothing is lost, the rows are pending and due for the next sweep
         logger.warning("E-mails %s not handed to the broker; the outbox sweep will retry", pks, exc_info=True)
+        OutgoingEmail.objects.filter(pk__in=pks, status=OutgoingEmail.Status.PENDING).update(due_at=timezone.now())
         return 0
-    OutgoingEmail.objects.filter(pk__in=pks, queued_at__isnull=True).update(queued_at=timezone.now())
     return len(pks)
 
 
@@ -210,17 +213,17 @@ def deliver(pk: int) -> int | None:
             retry_in = RETRY_DELAYS[email.attempts - 1] if email.attempts < MAX_ATTEMPTS else None
             if retry_in is None:
                 email.status = OutgoingEmail.Status.FAILED
-                email.next_attempt_at = None
+                email.due_at = None
                 _timeline(email, failed=True)
             else:
-                email.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
-            email.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+                email.due_at = timezone.now() + timedelta(seconds=retry_in) + LOST_AFTER
+            email.save(update_fields=["attempts", "last_error", "status", "due_at"])
             return retry_in
         email.status = OutgoingEmail.Status.SENT
         email.subject = message.subject[:255]
         email.sent_at = timezone.now()
-        email.next_attempt_at = None
-        email.save(update_fields=["attempts", "status", "subject", "sent_at", "next_attempt_at"])
+        email.due_at = None
+        email.save(update_fields=["attempts", "status", "subject", "sent_at", "due_at"])
         _timeline(email)
     return None
 
@@ -243,7 +246,8 @@ def _timeline(email: OutgoingEmail, failed=False) -> None:
 
 
 def sweep_outbox(now=None, limit=1000) -> dict:
-    """Celery beat's round: fail what has used up its tries and hand over again what never reached a worker."""
+    """Celery beat's round: fail what has used up its tries and hand over again what is due (a failed hand-over, or
+    a row that should have been sent long ago)."""
     now = now or timezone.now()
     pending = OutgoingEmail.objects.filter(status=OutgoingEmail.Status.PENDING)
     exhausted = 0
@@ -254,16 +258,13 @@ def sweep_outbox(now=None, limit=1000) -> dict:
             ):
                 _timeline(email, failed=True)
                 exhausted += 1
-    from django.db.models import Q
-
-    lost = pending.filter(attempts__lt=MAX_ATTEMPTS).filter(
-        Q(queued_at__isnull=True, created_at__lte=now - HANDOVER_GRACE)
-        | Q(next_attempt_at__lte=now - LOST_AFTER)
-        | Q(attempts=0, queued_at__lte=now - LOST_AFTER)
+    pks = list(
+        pending.filter(attempts__lt=MAX_ATTEMPTS, due_at__lte=now)
+        .order_by("due_at")
+        .values_list("pk", flat=True)[:limit]
     )
-    pks = list(lost.order_by("created_at").values_list("pk", flat=True)[:limit])
-    if pks:
-        OutgoingEmail.objects.filter(pk__in=pks).update(queued_at=None)
+    if pks:  # due again in LOST_AFTER unless sent by then (a failed hand-over makes them due at once again)
+        OutgoingEmail.objects.filter(pk__in=pks).update(due_at=now + LOST_AFTER)
     handed = sum(hand_over(pks[i : i + 20]) for i in range(0, len(pks), 20))
     return {"failed": exhausted, "handed_over": handed, "waiting": len(pks) - handed}
 
@@ -281,6 +282,7 @@ def resend(email: OutgoingEmail, user) -> OutgoingEmail:
             context=email.context,
             resend_of=email,
             created_by=user,
+            due_at=timezone.now() + LOST_AFTER,
         )
         transaction.on_commit(lambda: hand_over([copy.pk]))
     return copy
