@@ -84,7 +84,7 @@ def email_test(request):
     except services.NotificationError as error:
         messages.error(request, str(error))
         return redirect("backoffice:settings_email")
-    rows = list(OutgoingEmail.objects.filter(pk__in=[row.pk for row in rows]))
+    rows = list(OutgoingEmail.objects.filter(pk__in=[row.pk for row in rows]).order_by("pk"))
     if all(row.status == OutgoingEmail.Status.SENT for row in rows):
         messages.success(request, _("Test e-mail sent to %(to)s.") % {"to": ", ".join(row.to for row in rows)})
     else:

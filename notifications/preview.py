@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from orders.tracking import tracking_url
 from shop.backoffice.models import Store
 
 from .kinds import Kind
@@ -17,7 +18,7 @@ SAMPLE_DATA = {
         "tracking_number": "99.00.123456.12345678",
         "carrier": "swiss_post",
         "carrier_label": "Swiss Post",
-        "tracking_url": "https://service.post.ch/ekp-web/ui/entry/shipping/1/99.00.123456.12345678",
+        "tracking_url": tracking_url("swiss_post", "99.00.123456.12345678"),
     },
     Kind.CANCELLED: {"refunded": "44.80"},
     Kind.REFUNDED: {"amount": "18.90", "full": False},

@@ -1,9 +1,10 @@
 """The merchant in headless Chromium: logs in, finds the shopper's test order, records its payment, ships it with a
-Swiss Post tracking number and sees both on the timeline."""
+Swiss Post tracking number and sees both on the timeline, with the e-mails the shopper got; sets up the e-mails."""
 
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 from playwright.sync_api import expect
 
 from tests.factories import ProductFactory, StaffFactory
@@ -55,6 +56,47 @@ def test_merchant_records_payment_and_ships(page, live_server, place, artifacts)
     expect(timeline).to_contain_text("merchant")
     link = page.get_by_role("link", name="99.00.123456.12345678")
     expect(link).to_have_attribute("href", "https://service.post.ch/ekp-web/ui/entry/search/99.00.123456.12345678")
+    # the shopper was told at each step, and the timeline says so
+    expect(timeline).to_contain_text("E-mail sent: Order shipped → anna@example.ch")
+    expect(timeline).to_contain_text("E-mail sent: Payment received → anna@example.ch")
     page.screenshot(path=artifacts / "backoffice-order.png", full_page=True)
     order.refresh_from_db()
     assert (order.payment_status, order.fulfilment_status) == ("paid", "shipped")
+    shipped = [m for m in mail.outbox if "99.00.123456.12345678" in m.body]
+    assert len(shipped) == 1 and shipped[0].to == ["anna@example.ch"]
+    assert "https://service.post.ch/ekp-web/ui/entry/search/99.00.123456.12345678" in shipped[0].body
+
+
+def test_merchant_sets_up_email_notifications(page, live_server, store, artifacts):
+    from notifications.models import EmailSettings
+
+    StaffFactory(username="merchant")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server.url + "/backoffice/login/")
+    page.get_by_label("Username").fill("merchant")
+    page.get_by_label("Password").fill("s3cret-pass")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("navigation", name="Back office").get_by_role("link", name="Email", exact=True).click()
+    expect(page.get_by_role("heading", name="E-mail settings")).to_be_visible()
+
+    page.get_by_label("Order status changed").uncheck()
+    page.get_by_label("Send notifications for you to").fill("orders@alpenladen.ch\nowner@alpenladen.ch")
+    page.get_by_label("Send me a copy of customer e-mails").check()
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("E-mail settings saved.")).to_be_visible()
+    saved = EmailSettings.objects.get()
+    assert saved.disabled_kinds == ["status_changed"] and saved.copy_customer_emails
+    assert saved.merchant_recipients == "orders@alpenladen.ch\nowner@alpenladen.ch"
+
+    page.get_by_role("row").filter(has_text="Order shipped").get_by_role("link", name="FR").click()
+    expect(page.locator("#email-subject")).to_have_text("Votre commande 1001 est en route")
+    frame = page.frame_locator("iframe.email-frame")
+    expect(frame.get_by_role("link", name="Suivre votre colis")).to_be_visible()
+    page.screenshot(path=artifacts / "backoffice-email-preview.png", full_page=True)
+
+    page.get_by_role("link", name="E-mail settings").click()
+    page.get_by_role("button", name="Send a test e-mail").click()
+    expect(page.get_by_role("heading", name="E-mail log")).to_be_visible()
+    expect(page.get_by_text("Test e-mail sent to orders@alpenladen.ch, owner@alpenladen.ch.")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="owner@alpenladen.ch")).to_contain_text("Sent")
+    assert sorted(m.to[0] for m in mail.outbox) == ["orders@alpenladen.ch", "owner@alpenladen.ch"]
