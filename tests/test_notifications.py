@@ -581,3 +581,50 @@ def test_email_log_query_count_is_constant(staff_client, place, fondue, django_a
     assert page.status_code == 200 and page.content.decode().count("anna@example.ch") >= 30
     for query in ("?q=%23" + str(Order.objects.first().number), "?q=anna@example.ch", "?status=xx", "?page=zz"):
         assert staff_client.get(reverse("backoffice:email_log") + query).status_code == 200
+
+
+# The order page: refund and payment link ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("abc", "Enter a number."),
+        ("-5", "Ensure this value is greater than or equal to 0.01."),
+        ("500", "You can refund at most CHF 129.–."),
+        ("", "This field is required."),
+    ],
+)
+def test_refund_bad_input_is_explained_and_changes_nothing(staff_client, place, fondue, commit, amount, message):
+    order = commit(place, fondue, 1)
+    commit(payments.record_offline_payment, order, order.total)
+    url = reverse("backoffice:order_action", kwargs={"number": order.number})
+    response = staff_client.post(url, {"action": "refund", "amount": amount}, follow=True)
+    assert response.status_code == 200 and message in response.content.decode()
+    order.refresh_from_db()
+    assert order.payment_status == "paid" and rows(Kind.REFUNDED) == []
+
+
+def test_refund_from_the_order_page(staff_client, place, fondue, commit):
+    order = commit(place, fondue, 1)
+    commit(payments.record_offline_payment, order, order.total)
+    url = reverse("backoffice:order_action", kwargs={"number": order.number})
+    with mock.patch("django.db.transaction.on_commit", side_effect=lambda f, *a, **k: f()):
+        response = staff_client.post(url, {"action": "refund", "amount": "29.00", "note": "Scratch"}, follow=True)
+    html = response.content.decode()
+    assert "Refund of CHF 29.– recorded; the customer is told by e-mail." in html
+    assert "Partially refunded" in html and len(rows(Kind.REFUNDED, status=Status.SENT)) == 1
+
+
+def test_payment_link_from_the_order_page(staff_client, place, fondue, commit):
+    order = commit(place, fondue, 1, payment_method="bank_transfer")
+    url = reverse("backoffice:order_action", kwargs={"number": order.number})
+    page = staff_client.get(reverse("backoffice:order", kwargs={"number": order.number})).content.decode()
+    assert "E-mail payment link" in page
+    response = staff_client.post(url, {"action": "payment_link"}, follow=True)
+    assert "The payment link is on its way to anna@example.ch." in response.content.decode()
+    order.refresh_from_db()
+    assert order.payment_method == "test" and len(rows(Kind.PAYMENT_LINK)) == 1
+    commit(payments.record_offline_payment, order, order.total)
+    again = staff_client.post(url, {"action": "payment_link"}, follow=True)
+    assert "This order needs no payment." in again.content.decode() and len(rows(Kind.PAYMENT_LINK)) == 1
