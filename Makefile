@@ -31,6 +31,7 @@ demo: migrate
 
 ## Install, migrate, load the demo shop and serve it on http://$(HOST):$(PORT)/ (DEBUG on, SQLite, e-mails in var/mail/).
 run: export DEBUG ?= 1
+run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: demo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
