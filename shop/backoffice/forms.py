@@ -62,6 +62,21 @@ def normalize_iban(value: str) -> str:
     return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
 
 
+class PositionField(forms.IntegerField):
+    """Where an item stands in a list the merchant orders (shipping methods, categories): 0 to 9999, one message."""
+
+    def __init__(self, *, help_text="", **kwargs):
+        message = _("Enter a whole number from 0 to 9999.")
+        super().__init__(
+            label=_("Position"),
+            min_value=0,
+            max_value=9999,
+            help_text=help_text,
+            error_messages=dict.fromkeys(("invalid", "min_value", "max_value", "required"), message),
+            **kwargs,
+        )
+
+
 class MoneyField(forms.DecimalField):
     """An amount in francs, ≥ 0, two decimals at most. Takes what Swiss merchants type: ``7.50``, ``7,50``,
     ``1’250``, ``CHF 7.–``."""
@@ -294,18 +309,7 @@ class ShippingMethodForm(forms.ModelForm):
         required=False,
         help_text=_("Leave empty to always charge the price."),
     )
-    position = forms.IntegerField(
-        label=_("Position"),
-        min_value=0,
-        max_value=9999,
-        help_text=_("Methods are listed at checkout from the lowest number to the highest."),
-        error_messages={
-            "invalid": _("Enter a whole number from 0 to 9999."),
-            "min_value": _("Enter a whole number from 0 to 9999."),
-            "max_value": _("Enter a whole number from 0 to 9999."),
-            "required": _("Enter a whole number from 0 to 9999."),
-        },
-    )
+    position = PositionField(help_text=_("Methods are listed at checkout from the lowest number to the highest."))
 
     class Meta:
         model = ShippingMethod

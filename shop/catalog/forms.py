@@ -10,7 +10,7 @@ from django.db.models import F
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from shop.backoffice.forms import MoneyField
+from shop.backoffice.forms import MoneyField, PositionField
 
 from .models import Category, Product
 
@@ -274,17 +274,8 @@ class CategoryForm(SlugMixin, forms.ModelForm):
         },
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    position = forms.IntegerField(
-        label=_("Position"),
-        min_value=0,
-        max_value=9999,
+    position = PositionField(
         help_text=_("Categories are listed in the shop from the lowest number to the highest."),
-        error_messages={
-            "invalid": _("Enter a whole number from 0 to 9999."),
-            "min_value": _("Enter a whole number from 0 to 9999."),
-            "max_value": _("Enter a whole number from 0 to 9999."),
-            "required": _("Enter a whole number from 0 to 9999."),
-        },
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
 
