@@ -474,6 +474,7 @@ def test_delivery_over_real_smtp(place, merchant, fondue, commit, smtp_sink):
         if not part.is_multipart()
     }
     assert "Merci pour votre commande" in parts["text/plain"] and "<html" in parts["text/html"]
+    assert "Total\u00a0: CHF 129.–" in parts["text/plain"]  # French puts a (no-break) space before the colon
     assert ("shop@alpenladen.ch",) in by_recipient
 
 
