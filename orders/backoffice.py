@@ -3,6 +3,7 @@ render. Every change goes through ``orders.services`` or ``payments.services``."
 
 import csv
 from datetime import datetime, time
+from decimal import Decimal
 
 from django.contrib import messages
 from django.core.cache import cache
@@ -233,20 +234,21 @@ def order_detail(request, number):
         if not (status == FulfilmentStatus.READY_FOR_PICKUP and not order.is_pickup)
         and not (status == FulfilmentStatus.SHIPPED and order.is_pickup)
     ]
+    paid = payments.paid_amount(order)
+    balance_due = max(order.total - paid, Decimal("0.00"))
+    refund_due = max(paid - order.total, Decimal("0.00"))
     context = {
         "order": order,
         "events": events,
         "allowed_fulfilment": [(status, FulfilmentStatus(status).label) for status in sorted(allowed)],
         "can_ship": FulfilmentStatus.SHIPPED in allowed,
-        "balance_due": payments.balance_due(order),
-        "paid": payments.paid_amount(order),
-        "refund_due": max(payments.paid_amount(order) - order.total, 0),
+        "balance_due": balance_due,
+        "paid": paid,
+        "refund_due": refund_due,
         "hint": payment_hint(order),
         "can_record_payment": order.payment_status == PaymentStatus.AWAITING_PAYMENT,
         "can_cancel": order.payment_status in (PaymentStatus.AWAITING_PAYMENT, PaymentStatus.PAID),
-        "payment_form": RecordPaymentForm(
-            initial={"amount": payments.balance_due(order), "paid_on": timezone.localdate()}
-        ),
+        "payment_form": RecordPaymentForm(initial={"amount": balance_due, "paid_on": timezone.localdate()}),
         "tracking_form": TrackingForm(
             initial={"tracking_number": order.tracking_number, "carrier": order.tracking_carrier or "swiss_post"}
         ),
@@ -254,7 +256,7 @@ def order_detail(request, number):
         # failed e-mails the merchant has not sent again with success
         "failed_emails": order.emails.filter(status="failed").exclude(resends__status="sent").count(),
         "can_refund": order.payment_status in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED),
-        "refund_form": RefundForm(initial={"amount": max(payments.paid_amount(order) - order.total, 0) or None}),
+        "refund_form": RefundForm(initial={"amount": refund_due or None}),
         "can_send_payment_link": order.payment_status == PaymentStatus.AWAITING_PAYMENT and order.total > 0,
         "confirm_form": ConfirmForm(),
         "Type": OrderEvent.Type,

@@ -56,14 +56,15 @@ class OrderFilterForm(forms.Form):
         return data
 
 
-class RecordPaymentForm(forms.Form):
-    amount = forms.DecimalField(
-        label=_("Amount received (CHF)"),
-        min_value=Decimal("0.01"),
-        max_value=Decimal("1000000"),
-        decimal_places=2,
-        max_digits=10,
+def payment_amount_field(label) -> forms.DecimalField:
+    """An amount of money that changes hands (a payment received, a refund): CHF 0.01 to 1,000,000, in cents."""
+    return forms.DecimalField(
+        label=label, min_value=Decimal("0.01"), max_value=Decimal("1000000"), decimal_places=2, max_digits=10
     )
+
+
+class RecordPaymentForm(forms.Form):
+    amount = payment_amount_field(_("Amount received (CHF)"))
     paid_on = forms.DateField(label=_("Date received"), widget=forms.DateInput(attrs={"type": "date"}))
     note = forms.CharField(label=_("Note (optional)"), required=False, max_length=500)
 
@@ -75,13 +76,7 @@ class RecordPaymentForm(forms.Form):
 
 
 class RefundForm(forms.Form):
-    amount = forms.DecimalField(
-        label=_("Amount to refund (CHF)"),
-        min_value=Decimal("0.01"),
-        max_value=Decimal("1000000"),
-        decimal_places=2,
-        max_digits=10,
-    )
+    amount = payment_amount_field(_("Amount to refund (CHF)"))
     note = forms.CharField(label=_("Note (optional)"), required=False, max_length=500)
 
 
