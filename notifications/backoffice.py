@@ -13,6 +13,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shop.backoffice.models import Store
+from shop.backoffice.settings_views import CHECK_FIELDS
 from shop.backoffice.views import staff_required
 
 from . import services
@@ -33,7 +34,7 @@ def email_settings(request):
             )
             messages.success(request, _("E-mail settings saved."))
             return redirect("backoffice:settings_email")
-        messages.error(request, _("Please correct the highlighted fields. Nothing has been saved yet."))
+        messages.error(request, CHECK_FIELDS)
     store = Store.load()
     return render(
         request,

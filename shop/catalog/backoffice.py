@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
+from shop.backoffice.settings_views import CHECK_FIELDS
 from shop.backoffice.views import staff_required
 
 from . import services
@@ -24,11 +25,25 @@ from .models import Category, Product
 
 PER_PAGE = 25
 DEFAULT_SORT = "name"
-CHECK_FIELDS = gettext_lazy("Please correct the highlighted fields. Nothing has been saved yet.")
 SAVED_MEANWHILE = gettext_lazy(
     "Another product or category with the same SKU or address was saved at the same moment. Nothing has been saved: "
     "please check the fields and save again."
 )
+
+
+def _save(request, form, message, to):
+    """Save a bound form: the redirect to ``to`` with ``message`` when it is saved, else None (the page is rendered
+    again with the form's errors)."""
+    if form.is_valid():
+        try:
+            saved = services.save_form(form)
+        except IntegrityError:
+            form.add_error(None, SAVED_MEANWHILE)
+        else:
+            messages.success(request, message % {"name": saved.name})
+            return redirect(to)
+    messages.error(request, CHECK_FIELDS)
+    return None
 
 
 @staff_required
@@ -103,16 +118,9 @@ def product_edit(request, pk=None):
     else:
         form = ProductForm(instance=product)
     if form.is_bound:
-        if form.is_valid():
-            try:
-                saved = services.save_form(form)
-            except IntegrityError:
-                form.add_error(None, SAVED_MEANWHILE)
-            else:
-                message = _("Product “%(name)s” added.") if pk is None else _("Product “%(name)s” saved.")
-                messages.success(request, message % {"name": saved.name})
-                return redirect("backoffice:products")
-        messages.error(request, CHECK_FIELDS)
+        message = _("Product “%(name)s” added.") if pk is None else _("Product “%(name)s” saved.")
+        if response := _save(request, form, message, "backoffice:products"):
+            return response
     context = {
         "form": form,
         "product": product,
@@ -184,16 +192,9 @@ def category_edit(request, pk=None):
     saved_name = category.name
     form = CategoryForm(request.POST if request.method == "POST" else None, instance=category)
     if form.is_bound:
-        if form.is_valid():
-            try:
-                saved = services.save_form(form)
-            except IntegrityError:
-                form.add_error(None, SAVED_MEANWHILE)
-            else:
-                message = _("Category “%(name)s” added.") if pk is None else _("Category “%(name)s” saved.")
-                messages.success(request, message % {"name": saved.name})
-                return redirect("backoffice:categories")
-        messages.error(request, CHECK_FIELDS)
+        message = _("Category “%(name)s” added.") if pk is None else _("Category “%(name)s” saved.")
+        if response := _save(request, form, message, "backoffice:categories"):
+            return response
     context = {
         "form": form,
         "category": category,
