@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from .kinds import KINDS, Kind
 from .models import EmailSettings, OutgoingEmail
+from .render import build_message
 
 logger = logging.getLogger(__name__)
 
@@ -182,8 +183,6 @@ recent = _Recent()
 def deliver(pk: int) -> int | None:
     """Send one pending e-mail. Returns the seconds to wait before the next try when it failed and may be retried,
     else None (sent, failed for good, or nothing to do)."""
-    from .render import build_message
-
     with transaction.atomic():
         try:  # the order comes along (all but the test and cart e-mails have one); the cart, rarely needed, does not
             email = OutgoingEmail.objects.select_for_update(of=("self",)).select_related("order").get(pk=pk)

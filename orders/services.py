@@ -4,6 +4,7 @@
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
@@ -164,8 +165,6 @@ def flag_order(order, reason: str, actor=Actor.SYSTEM, **data) -> Order:
 def notify_order_placed(order, taken, confirm=True) -> None:
     """The shopper's confirmation, the merchant's "new order" and, for the products this order left with few items
     in stock, the merchant's low-stock e-mail. ``taken``: (product as read before the order, quantity) pairs."""
-    from django.conf import settings
-
     requests = []
     if confirm:
         requests.append((Kind.ORDER_CONFIRMATION, {"order": order, "key": f"order_confirmation:{order.pk}"}))
