@@ -6,8 +6,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from orders.models import Order, OrderLine
 from orders.tracking import tracking_url
 from shop.backoffice.models import Store
+from shop.catalog.models import Product
 
 from .kinds import Kind
 from .render import render
@@ -32,9 +34,6 @@ class _SampleCartLine:
 
 
 def sample_order(language: str):
-    from orders.models import Order, OrderLine
-    from shop.catalog.models import Product
-
     with override(language):
         order = Order(
             number=1001,

@@ -10,6 +10,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
+from orders.status import FulfilmentStatus
+from payments.providers import get_provider
 from shop.money import format_chf
 
 from .kinds import KINDS, Kind
@@ -29,9 +31,6 @@ def order_url(order) -> str:
 
 def build_context(kind: str, *, store, order=None, lines=None, cart=None, cart_lines=None, data=None) -> dict:
     """Everything the templates of ``kind`` use. ``lines`` may be given for an order that is not saved (previews)."""
-    from orders.status import FulfilmentStatus
-    from payments.providers import get_provider
-
     data = dict(data or {})
     context = {
         "kind": kind,

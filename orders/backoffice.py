@@ -18,11 +18,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from payments import services as payments
-from payments.providers import PROVIDERS
+from payments.providers import PROVIDERS, available_methods
+from shop.backoffice.models import Store
 from shop.backoffice.views import staff_required
+from shop.catalog.models import Product
 from shop.money import format_chf
 
-from . import services
+from . import services, status, stock
 from .forms import (
     SORTS,
     ConfirmForm,
@@ -38,14 +40,7 @@ from .forms import (
     TrackingForm,
 )
 from .models import Order, OrderEvent
-from .status import (
-    FULFILMENT_TRANSITIONS,
-    OPEN_FULFILMENT,
-    FulfilmentStatus,
-    PaymentStatus,
-    TransitionError,
-    check_fulfilment_transition,
-)
+from .status import OPEN_FULFILMENT, FulfilmentStatus, PaymentStatus, TransitionError
 
 PER_PAGE = 50
 COUNT_CAP = 10_000  # beyond this the list says "10,000+" instead of counting a million rows on every page
@@ -220,6 +215,8 @@ def process_orders(request):
     for order in page.object_list:
         order.hint = payment_hint(order)
         order.offline = not getattr(PROVIDERS.get(order.payment_method), "is_online", False)
+        order.can_record_payment = status.can_record_payment(order)
+        order.moves = status.fulfilment_moves(order)
     return render(request, "backoffice/orders/process.html", {"page": page})
 
 
@@ -228,26 +225,27 @@ def process_orders(request):
 def order_detail(request, number):
     order = get_object_or_404(Order.objects.prefetch_related("lines", "payments__refunds"), number=number)
     events = order.events.select_related("user")
-    allowed = [
-        status
-        for status in FULFILMENT_TRANSITIONS[order.fulfilment_status]
-        if not (status == FulfilmentStatus.READY_FOR_PICKUP and not order.is_pickup)
-        and not (status == FulfilmentStatus.SHIPPED and order.is_pickup)
-    ]
+    moves = status.fulfilment_moves(order)
     paid = payments.paid_amount(order)
     balance_due = max(order.total - paid, Decimal("0.00"))
     refund_due = max(paid - order.total, Decimal("0.00"))
+    held = sum(stock.held(order).values())
     context = {
         "order": order,
         "events": events,
-        "allowed_fulfilment": [(status, FulfilmentStatus(status).label) for status in sorted(allowed)],
-        "can_ship": FulfilmentStatus.SHIPPED in allowed,
+        "moves": [(move, move_label(order, move)) for move in moves],
+        "can_ship": FulfilmentStatus.SHIPPED in moves,
+        "ship_needs_confirmation": order.payment_status == PaymentStatus.AWAITING_PAYMENT and balance_due > 0,
+        "is_digital": status.delivery(order) == status.Delivery.DIGITAL,
         "balance_due": balance_due,
         "paid": paid,
         "refund_due": refund_due,
+        "held": held,
         "hint": payment_hint(order),
-        "can_record_payment": order.payment_status == PaymentStatus.AWAITING_PAYMENT,
-        "can_cancel": order.payment_status in (PaymentStatus.AWAITING_PAYMENT, PaymentStatus.PAID),
+        "can_record_payment": status.can_record_payment(order),
+        "can_cancel": status.can_cancel(order),
+        "can_edit": status.can_edit(order),
+        "can_pay_online": status.can_pay_online(order),
         "payment_form": RecordPaymentForm(initial={"amount": balance_due, "paid_on": timezone.localdate()}),
         "tracking_form": TrackingForm(
             initial={"tracking_number": order.tracking_number, "carrier": order.tracking_carrier or "swiss_post"}
@@ -255,19 +253,32 @@ def order_detail(request, number):
         "note_form": NoteForm(),
         # failed e-mails the merchant has not sent again with success
         "failed_emails": order.emails.filter(status="failed").exclude(resends__status="sent").count(),
-        "can_refund": order.payment_status in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED),
-        "refund_form": RefundForm(initial={"amount": refund_due or None}),
-        "can_send_payment_link": order.payment_status == PaymentStatus.AWAITING_PAYMENT and order.total > 0,
+        "can_refund": status.can_refund(order),
+        "refund_form": RefundForm(initial={"amount": refund_due or None, "restock": stock.restock_by_default(order)}),
+        "can_send_payment_link": status.needs_payment(order),
         "confirm_form": ConfirmForm(),
         "Type": OrderEvent.Type,
     }
     return render(request, "backoffice/orders/detail.html", context)
 
 
+def move_label(order, move) -> str:
+    """The button for a fulfilment move, in the merchant's words."""
+    if move == FulfilmentStatus.DELIVERED and order.is_pickup:
+        return _("Mark picked up")
+    return {
+        FulfilmentStatus.PROCESSING: _("Start processing"),
+        FulfilmentStatus.READY_FOR_PICKUP: _("Mark ready for pickup"),
+        FulfilmentStatus.SHIPPED: _("Mark shipped"),
+        FulfilmentStatus.DELIVERED: _("Mark delivered"),
+        FulfilmentStatus.RETURNED: _("Mark returned"),
+        FulfilmentStatus.WILL_NOT_DELIVER: _("Will not deliver"),
+    }[move]
+
+
 FULFILMENT_ACTIONS = {
     "processing": services.start_processing,
     "ready_for_pickup": services.mark_ready_for_pickup,
-    "shipped": services.mark_shipped,
     "delivered": services.mark_delivered,
     "will_not_deliver": services.mark_will_not_deliver,
     "returned": services.mark_returned,
@@ -284,6 +295,11 @@ def order_action(request, number):
         back = ""
     try:
         message = _perform(request, order, action)
+    except services.UnpaidShipment as error:
+        # Asked, not refused: the same request again with "ship anyway" ticked ships the order.
+        fields = [(k, v) for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "unpaid_ok")]
+        context = {"order": order, "question": str(error), "fields": fields, "back": back}
+        return render(request, "backoffice/orders/confirm_ship.html", context, status=409)
     except TransitionError as error:
         messages.error(request, str(error))
     except payments.PaymentError as error:
@@ -309,40 +325,37 @@ def _perform(request, order, action) -> str:
             form = RecordPaymentForm({"amount": payments.balance_due(order), "paid_on": timezone.localdate()})
         if not form.is_valid():
             raise TransitionError(_first_error(form))
-        if order.payment_status != PaymentStatus.AWAITING_PAYMENT:
-            raise TransitionError(_("This order needs no payment."))
         data = form.cleaned_data
         payments.record_offline_payment(order, data["amount"], user=user, note=data["note"], paid_on=data["paid_on"])
         return _("Payment recorded.")
+    unpaid_ok = request.POST.get("unpaid_ok") == "on"
+    if action == "shipped":
+        services.ship_order(order, unpaid_ok=unpaid_ok, user=user)
+        return _("Fulfilment status changed to “%(status)s”.") % {"status": FulfilmentStatus.SHIPPED.label}
     if action in ("tracking", "tracking_shipped"):
         form = TrackingForm(request.POST)
         if not form.is_valid():
             raise TransitionError(_first_error(form))
-        if action == "tracking_shipped":  # check the move first: nothing is saved when it is refused
-            check_fulfilment_transition(order.fulfilment_status, FulfilmentStatus.SHIPPED)
-        services.assign_tracking(order, form.cleaned_data["tracking_number"], form.cleaned_data["carrier"], user)
+        number, carrier = form.cleaned_data["tracking_number"], form.cleaned_data["carrier"]
         if action == "tracking_shipped":
-            services.mark_shipped(order, user=user)
+            services.ship_order(order, tracking_number=number, carrier=carrier, unpaid_ok=unpaid_ok, user=user)
             return _("Tracking number saved; the order is marked shipped.")
+        services.assign_tracking(order, number, carrier, user)
         return _("Tracking number saved.")
     if action == "refund":
         form = RefundForm(request.POST)
         if not form.is_valid():
             raise TransitionError(_first_error(form))
-        try:
-            payments.refund(order, form.cleaned_data["amount"], user=user, note=form.cleaned_data["note"])
-        except payments.PaymentError as error:
-            raise TransitionError(str(error)) from error
-        return _("Refund of %(amount)s recorded; the customer is told by e-mail.") % {
-            "amount": format_chf(form.cleaned_data["amount"])
+        data = form.cleaned_data
+        restocked = services.refund_order(order, data["amount"], restock=data["restock"], user=user, note=data["note"])
+        message = _("Refund of %(amount)s recorded; the customer is told by e-mail.") % {
+            "amount": format_chf(data["amount"])
         }
+        if restocked:
+            message += " " + _("%(count)d items are back in stock.") % {"count": sum(restocked.values())}
+        return message
     if action == "payment_link":
-        from notifications.services import NotificationError, send_payment_link
-
-        try:
-            send_payment_link(order, user)
-        except NotificationError as error:
-            raise TransitionError(str(error)) from error
+        payments.send_payment_link(order, user)
         return _("The payment link is on its way to %(email)s.") % {"email": order.email}
     if action == "note":
         form = NoteForm(request.POST)
@@ -355,8 +368,11 @@ def _perform(request, order, action) -> str:
         if not form.is_valid():
             raise TransitionError(_first_error(form))
         if action == "cancel":
+            held = sum(stock.held(order).values())
             services.cancel_order(order, user=user, reason=form.cleaned_data["reason"])
-            return _("Order cancelled; the items are back in stock.")
+            if held:
+                return _("Order cancelled; %(count)d items are back in stock.") % {"count": held}
+            return _("Order cancelled.")
         services.delete_test_order(order)
         return _("Test order %(number)s deleted.") % {"number": order.number}
     raise TransitionError(_("Unknown action."))
@@ -384,9 +400,6 @@ def _query_string(request, exclude=()):
 
 
 def _manual_payment_methods():
-    from payments.providers import available_methods
-    from shop.backoffice.models import Store
-
     store = Store.load()
     methods = {p.code: p for p in available_methods(store, pickup=True)}
     methods.setdefault("phone", PROVIDERS["phone"])  # a phone order is always possible by hand
@@ -394,8 +407,6 @@ def _manual_payment_methods():
 
 
 def _product_choices():
-    from shop.catalog.models import Product
-
     return Product.objects.filter(is_active=True).only("sku", "name", "price").order_by("name")[:500]
 
 
@@ -411,7 +422,7 @@ def order_create(request):
     if request.method == "POST":
         if form.is_valid() and lines.is_valid():
             items = [
-                services.ManualLine(row["product"], row["quantity"], row.get("unit_price"))
+                services.Item(row["product"], row["quantity"], row.get("unit_price"))
                 for row in lines.cleaned_data
                 if row.get("product")
             ]
@@ -422,7 +433,7 @@ def order_create(request):
                         email=data["email"],
                         phone=data["phone"],
                         language=data["language"],
-                        lines=items,
+                        items=items,
                         payment_method=data["payment_method"],
                         shipping_method=data["shipping_method"],
                         shipping_cost=data["shipping_cost"],
@@ -469,12 +480,18 @@ def order_edit(request, number):
                 for row in new_lines.cleaned_data
                 if row.get("product")
             ]
+            adjust = form.cleaned_data["adjust_stock"]
             try:
-                services.edit_order(order, form.cleaned_data, changes, request.user)
+                services.edit_order(order, form.cleaned_data, changes, request.user, adjust_stock=adjust)
             except TransitionError as error:
                 messages.error(request, str(error))
             else:
-                messages.success(request, _("Order saved. Stock was not changed."))
+                messages.success(
+                    request,
+                    _("Order saved; stock follows the new quantities.")
+                    if adjust
+                    else _("Order saved. Stock was not changed."),
+                )
                 return redirect("backoffice:order", number=order.number)
         else:
             messages.error(request, _("Please check the highlighted fields."))

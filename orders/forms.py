@@ -5,7 +5,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from payments.providers import PROVIDERS
+from shop.catalog.models import Product
+from shop.checkout.models import ShippingMethod
 
+from .models import COUNTRIES
 from .status import FulfilmentStatus, PaymentStatus
 from .tracking import Carrier
 
@@ -77,6 +80,13 @@ class RecordPaymentForm(forms.Form):
 
 class RefundForm(forms.Form):
     amount = payment_amount_field(_("Amount to refund (CHF)"))
+    restock = forms.BooleanField(
+        label=_("Restock items"),
+        required=False,
+        help_text=_(
+            "Only with a full refund: puts the items the order holds back in stock. A partial refund never restocks."
+        ),
+    )
     note = forms.CharField(label=_("Note (optional)"), required=False, max_length=500)
 
 
@@ -117,8 +127,6 @@ class SkuField(forms.CharField):
     """A product chosen by its SKU (the page lists them in a datalist)."""
 
     def clean(self, value):
-        from shop.catalog.models import Product
-
         value = super().clean(value)
         if not value:
             return None
@@ -172,9 +180,6 @@ class ManualOrderForm(forms.Form):
     )
 
     def __init__(self, *args, payment_methods, **kwargs):
-        from orders.models import COUNTRIES
-        from shop.checkout.models import ShippingMethod
-
         super().__init__(*args, **kwargs)
         self.fields["country"].choices = COUNTRIES
         self.fields["shipping_method"].queryset = ShippingMethod.objects.filter(is_active=True)
@@ -196,10 +201,16 @@ class OrderEditForm(forms.Form):
         max_digits=10,
     )
     adjustment_label = forms.CharField(label=_("Label for the discount or surcharge"), required=False, max_length=120)
+    adjust_stock = forms.BooleanField(
+        label=_("Adjust stock"),
+        required=False,
+        help_text=_(
+            "Ticked: more units are taken from stock, fewer are put back. "
+            "Not ticked: stock stays as it is, whatever the quantities."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
-        from orders.models import COUNTRIES
-
         super().__init__(*args, **kwargs)
         for kind, title in (("shipping", _("Shipping address")), ("billing", _("Billing address"))):
             for name, label, length in (

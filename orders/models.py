@@ -7,7 +7,11 @@ from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from payments.providers import get_provider
+from shop.money import store_currency
+
 from .status import FulfilmentStatus, PaymentStatus
+from .tracking import Carrier, tracking_url
 
 COUNTRIES = [
     ("CH", _("Switzerland")),
@@ -97,7 +101,7 @@ class Order(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
-    currency = models.CharField(max_length=3, default="CHF")
+    currency = models.CharField(max_length=3, default=store_currency)
     subtotal = models.DecimalField(_("subtotal"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
     shipping_total = models.DecimalField(_("shipping"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
     vat_total = models.DecimalField(_("VAT included"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
@@ -107,7 +111,6 @@ class Order(models.Model):
     adjustment_label = models.CharField(_("discount or surcharge label"), max_length=120, blank=True)
     total = models.DecimalField(_("total"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
 
-    stock_restored = models.BooleanField(default=False, editable=False)
     needs_attention = models.BooleanField(_("needs attention"), default=False)
     attention_reason = models.TextField(_("why it needs attention"), blank=True)
     tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)
@@ -135,29 +138,16 @@ class Order(models.Model):
         return reverse("checkout:order", kwargs={"token": self.token})
 
     @property
-    def is_online_payment(self) -> bool:
-        from payments.providers import get_provider
-
-        provider = get_provider(self.payment_method)
-        return provider is not None and provider.is_online
-
-    @property
     def payment_method_label(self) -> str:
-        from payments.providers import get_provider
-
         provider = get_provider(self.payment_method)
         return str(provider.name) if provider else self.payment_method
 
     @property
     def tracking_url(self) -> str:
-        from .tracking import tracking_url
-
         return tracking_url(self.tracking_carrier, self.tracking_number)
 
     @property
     def tracking_carrier_label(self) -> str:
-        from .tracking import Carrier
-
         return str(dict(Carrier.choices).get(self.tracking_carrier, self.tracking_carrier))
 
     @property
@@ -193,7 +183,6 @@ class OrderLine(models.Model):
     vat_rate = models.DecimalField(_("VAT rate"), max_digits=5, decimal_places=2)
     quantity = models.PositiveIntegerField(_("quantity"))
     requires_shipping = models.BooleanField(default=True)
-    stock_tracked = models.BooleanField(default=False, help_text="Stock was decremented for this line.")
 
     class Meta:
         ordering = ["id"]
@@ -207,6 +196,24 @@ class OrderLine(models.Model):
     @property
     def total(self) -> Decimal:
         return self.unit_price * self.quantity
+
+
+class OrderStock(models.Model):
+    """How many units of a product the order holds: taken from stock when the order was placed, changed only when
+    the merchant edits with "adjust stock", given back (and set to zero) when the order is cancelled, fully refunded
+    with "restock items", or deleted. Kept apart from the lines, so an edit that removes a line leaves it intact."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="stock")
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField(_("units held"), default=0)
+
+    class Meta:
+        verbose_name = _("stock held by an order")
+        verbose_name_plural = _("stock held by orders")
+        constraints = [models.UniqueConstraint(fields=["order", "product"], name="orderstock_once_per_product")]
+
+    def __str__(self):
+        return f"{self.order}: {self.quantity} of product {self.product_id}"
 
 
 class OrderEvent(models.Model):

@@ -1,28 +1,39 @@
 """Order workflows: one function per business action. Each runs in a transaction, locks the order row first
-(``select_for_update``), refuses what the status tables do not allow, and records an ``OrderEvent``."""
+(``events.lock_order``), refuses what the status tables do not allow, and records an ``OrderEvent``.
+
+Dependencies run one way: checkout and the back office call this module; it calls ``payments.services`` (which calls
+the payment-status moves in ``orders.payment_status``), the stock record (``orders.stock``), the events leaf and
+notifications. Nothing below imports it."""
 
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils.translation import gettext as _
 
 from notifications.kinds import Kind
 from notifications.services import notify, notify_all
-from shop.catalog.cache import bump_catalog_version
+from payments import services as payments
+from shop.backoffice.models import Store
 from shop.catalog.models import Product
+from shop.money import format_chf, store_currency
 
+from . import stock
+from .events import lock_order, record_event
 from .models import Order, OrderEvent, OrderLine, OrderNumber
+from .payment_status import mark_paid, set_payment_status
 from .status import (
     OPEN_FULFILMENT,
     FulfilmentStatus,
     PaymentStatus,
     TransitionError,
+    can_edit,
     check_fulfilment_transition,
     check_payment_transition,
 )
+from .totals import compute_totals
+from .tracking import Carrier, tracking_url
 
 ADDRESS_FIELDS = ("name", "company", "street", "postcode", "city", "country")
 Actor = OrderEvent.Actor
@@ -31,135 +42,133 @@ Type = OrderEvent.Type
 __all__ = ["TransitionError"]
 
 
-def lock_order(order) -> Order:
-    """The order re-read under a row lock (call inside a transaction)."""
-    return Order.objects.select_for_update().get(pk=order.pk if isinstance(order, Order) else order)
+class UnpaidShipment(TransitionError):
+    """Shipping an order whose payment is still outstanding needs the merchant's explicit confirmation."""
+
+    def __init__(self, outstanding: Decimal):
+        super().__init__(
+            _("Payment of %(amount)s is still outstanding — ship anyway?") % {"amount": format_chf(outstanding)}
+        )
+        self.outstanding = outstanding
 
 
-def record_event(order, type, actor, *, user=None, old="", new="", **data) -> OrderEvent:
-    return OrderEvent.objects.create(
-        order=order, type=type, actor=actor, user=user, old_value=old, new_value=new, data=data
+# Creating an order: one path for checkout, manual orders and abandoned-cart orders ----------------------------------
+
+
+@dataclass
+class Item:
+    """One line to order: a product, how many, and the unit price (None: the catalog price)."""
+
+    product: Product
+    quantity: int
+    unit_price: Decimal | None = None
+
+    @property
+    def price(self) -> Decimal:
+        return self.product.price if self.unit_price is None else self.unit_price
+
+
+@dataclass
+class NewOrder:
+    items: list[Item]
+    email: str
+    payment_method: str
+    language: str = "de"
+    phone: str = ""
+    shipping_method: object = None  # a checkout.ShippingMethod; None: nothing to ship
+    shipping_cost: Decimal | None = None  # None: what the method costs for this order
+    shipping: dict = field(default_factory=dict)
+    billing: dict = field(default_factory=dict)  # empty: the shipping address
+    source: str = Order.Source.STOREFRONT
+    cart: object = None
+    created_by: object = None
+    confirm: bool = True  # e-mail the order confirmation to the shopper
+
+
+def create_order(new: NewOrder, store) -> Order:
+    """Create an order: the order row with its totals, a snapshot of its lines, its first payment, its e-mails, the
+    stock it takes and, last, its number. Call inside the caller's transaction; raises ``stock.OutOfStock`` (which
+    rolls everything back) when a product has not enough units left.
+
+    The contended rows come last, so their locks are held as briefly as possible: the stock of each product, then
+    the order number (taken only once the stock is secured, so that sold-out attempts leave no gaps)."""
+    method = new.shipping_method
+    pickup = bool(method and method.is_pickup)
+    totals = compute_totals(
+        [(item.price, item.product.vat_percent, item.quantity) for item in new.items],
+        shipping_method=method,
+        shipping_cost=new.shipping_cost,
+    )
+    shipping = new.shipping if method and not pickup else {}
+    billing = new.billing or shipping
+    order = Order.objects.create(
+        cart=new.cart,
+        source=new.source,
+        created_by=new.created_by,
+        is_test=store.test_mode,
+        language=new.language,
+        email=new.email,
+        phone=new.phone,
+        payment_method=new.payment_method,
+        requires_shipping=method is not None,
+        shipping_method=method,
+        shipping_method_name=method.name if method else "",
+        is_pickup=pickup,
+        pickup_address=method.pickup_address if pickup else "",
+        **{f"shipping_{k}": v for k, v in shipping.items()},
+        **{f"billing_{k}": v for k, v in billing.items()},
+        currency=store_currency(),
+        subtotal=totals.subtotal,
+        shipping_total=totals.shipping,
+        vat_total=totals.vat,
+        total=totals.total,
+    )
+    snapshot_lines(order, new.items)
+    actor = Actor.SHOPPER if new.source == Order.Source.STOREFRONT else Actor.STAFF
+    record_event(
+        order,
+        Type.PLACED,
+        actor,
+        user=new.created_by,
+        new=order.payment_status,
+        source=new.source,
+        payment_method=order.payment_method,
+        total=str(order.total),
+    )
+    if order.total > 0:
+        payments.create_payment(order, order.payment_method)
+    elif store.zero_total_status == PaymentStatus.PAID:
+        order = mark_paid(order, Actor.SYSTEM, notify_customer=False, reason="zero total")
+    # Queued before the contended rows are locked (rendering, with the order number, comes after the commit).
+    taken = [(item.product, item.quantity) for item in new.items]
+    notify_order_placed(order, taken, confirm=new.confirm)
+    stock.take_for_new_order(order, taken)
+    assign_number(order)
+    return order
+
+
+def snapshot_lines(order, items) -> list[OrderLine]:
+    """The order's lines as bought: name, SKU, unit price, VAT rate and quantity never follow later catalog edits."""
+    return OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            product=item.product,
+            name=item.product.name,
+            sku=item.product.sku,
+            unit_price=item.price,
+            vat_rate=item.product.vat_percent,
+            quantity=item.quantity,
+            requires_shipping=item.product.requires_shipping,
+        )
+        for item in items
     )
 
 
-def _set_payment_status(order, new, actor, user=None, **data) -> Order:
-    with transaction.atomic():
-        order = lock_order(order)
-        old = order.payment_status
-        check_payment_transition(old, new)
-        order.payment_status = new
-        order.save(update_fields=["payment_status", "updated_at"])
-        record_event(order, Type.PAYMENT_STATUS, actor, user=user, old=old, new=new, **data)
-    return order
-
-
-def _set_fulfilment_status(order, new, actor, user=None, notify_customer=True, **data) -> Order:
-    with transaction.atomic():
-        order = lock_order(order)
-        old = order.fulfilment_status
-        check_fulfilment_transition(old, new)
-        order.fulfilment_status = new
-        order.save(update_fields=["fulfilment_status", "updated_at"])
-        record_event(order, Type.FULFILMENT_STATUS, actor, user=user, old=old, new=new, **data)
-        if notify_customer:
-            _notify_fulfilment(order)
-    return order
-
-
-def _notify_fulfilment(order) -> None:
-    """The shopper's e-mail for the fulfilment status the order just reached (each is reached at most once)."""
-    status = order.fulfilment_status
-    if status == FulfilmentStatus.SHIPPED:
-        _notify_shipped(order)
-    elif status == FulfilmentStatus.READY_FOR_PICKUP:
-        notify(Kind.READY_FOR_PICKUP, order=order, key=f"ready_for_pickup:{order.pk}")
-    else:
-        notify(Kind.STATUS_CHANGED, order=order, key=f"status:{order.pk}:{status}", status=status)
-
-
-def _notify_shipped(order) -> None:
-    from .tracking import tracking_url
-
-    notify(
-        Kind.SHIPPED,
-        order=order,
-        key=f"shipped:{order.pk}:{order.tracking_number}"[:120],
-        tracking_number=order.tracking_number,
-        carrier=order.tracking_carrier,
-        carrier_label=order.tracking_carrier_label if order.tracking_number else "",
-        tracking_url=tracking_url(order.tracking_carrier, order.tracking_number) if order.tracking_number else "",
-    )
-
-
-# Payment status ------------------------------------------------------------------------------------------------------
-
-
-def mark_paid(order, actor=Actor.SYSTEM, user=None, notify_customer=True, **data) -> Order:
-    """Awaiting payment → Paid (called by payments once confirmed payments cover the total). The shopper is told,
-    unless the order is paid as it is placed (its confirmation says so)."""
-    with transaction.atomic():
-        order = _set_payment_status(order, PaymentStatus.PAID, actor, user, **data)
-        if notify_customer:
-            notify(Kind.PAYMENT_RECEIVED, order=order, key=f"payment_received:{order.pk}")
-    return order
-
-
-def set_refund_status(order, *, full: bool, actor=Actor.STAFF, user=None) -> Order:
-    """Paid → Partially refunded or Refunded (called by payments once the refund is recorded)."""
-    return _set_payment_status(order, PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED, actor, user)
-
-
-def cancel_order(order, actor=Actor.STAFF, user=None, reason="") -> Order:
-    """Cancel: awaiting payment → cancelled; a paid order is refunded in full first. Stock is restored and an open
-    fulfilment becomes "will not deliver"."""
-    from payments import services as payments
-
-    with transaction.atomic():
-        order = lock_order(order)
-        refunded = Decimal("0")
-        if order.payment_status == PaymentStatus.PAID:
-            refunded = payments.refund_all(order, actor=actor, user=user, note=reason)
-        old = order.payment_status
-        check_payment_transition(old, PaymentStatus.CANCELLED)
-        order.payment_status = PaymentStatus.CANCELLED
-        order.save(update_fields=["payment_status", "updated_at"])
-        record_event(order, Type.PAYMENT_STATUS, actor, user=user, old=old, new=order.payment_status, reason=reason)
-        if order.fulfilment_status in OPEN_FULFILMENT:
-            _set_fulfilment_status(order, FulfilmentStatus.WILL_NOT_DELIVER, actor, user, notify_customer=False)
-            order.refresh_from_db(fields=["fulfilment_status"])
-        restore_stock(order, actor=actor, user=user)
-        notify(Kind.CANCELLED, order=order, key=f"cancelled:{order.pk}", refunded=str(refunded) if refunded else "")
-    return order
-
-
-def restore_stock(order, actor=Actor.SYSTEM, user=None) -> bool:
-    """Put the order's items back in stock, once (cancel, full refund, deleting a test order)."""
-    with transaction.atomic():
-        order = lock_order(order)
-        if order.stock_restored:
-            return False
-        restored = {}
-        for line in order.lines.filter(stock_tracked=True, product__isnull=False).order_by("product_id"):
-            Product.objects.filter(pk=line.product_id, stock__isnull=False).update(stock=F("stock") + line.quantity)
-            restored[line.sku] = restored.get(line.sku, 0) + line.quantity
-        if restored:
-            transaction.on_commit(bump_catalog_version)
-        order.stock_restored = True
-        order.save(update_fields=["stock_restored", "updated_at"])
-        if restored:
-            record_event(order, Type.STOCK_RESTORED, actor, user=user, items=restored)
-    return True
-
-
-def flag_order(order, reason: str, actor=Actor.SYSTEM, **data) -> Order:
-    """Mark an order for the merchant's attention (a payment that does not match, say)."""
-    with transaction.atomic():
-        order = lock_order(order)
-        order.needs_attention = True
-        order.attention_reason = (order.attention_reason + "\n" + reason).strip()
-        order.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
-        record_event(order, Type.PAYMENT_MISMATCH, actor, reason=reason, **data)
-    return order
+def assign_number(order) -> int:
+    """The order's number, taken last in the transaction (concurrent orders wait here for each other's commit)."""
+    order.number = OrderNumber.next()
+    order.save(update_fields=["number"])
+    return order.number
 
 
 def notify_order_placed(order, taken, confirm=True) -> None:
@@ -181,7 +190,99 @@ def notify_order_placed(order, taken, confirm=True) -> None:
     notify_all(requests, new_order=True)
 
 
+@dataclass
+class ManualOrder:
+    email: str
+    items: list[Item]
+    payment_method: str
+    phone: str = ""
+    language: str = "de"
+    shipping_method: object = None  # a checkout.ShippingMethod, or None for no shipping
+    shipping_cost: Decimal | None = None  # None: the method's price
+    shipping: dict = field(default_factory=dict)
+    billing: dict = field(default_factory=dict)
+    mark_paid: bool = False
+    start_processing: bool = False
+    notify_customer: bool = True  # e-mail the order confirmation
+    send_payment_link: bool = False  # e-mail a link to pay online
+
+
+def create_manual_order(data: ManualOrder, user) -> Order:
+    """An order taken by the merchant (a phone order): created on the same path as a storefront order."""
+    if not data.items:
+        raise TransitionError(_("Add at least one product."))
+    store = Store.load()
+    new = NewOrder(
+        items=data.items,
+        email=data.email,
+        payment_method=data.payment_method,
+        language=data.language,
+        phone=data.phone,
+        shipping_method=data.shipping_method,
+        shipping_cost=data.shipping_cost if data.shipping_method else None,
+        shipping=data.shipping,
+        billing=data.billing,
+        source=Order.Source.MANUAL,
+        created_by=user,
+        confirm=data.notify_customer,
+    )
+    with transaction.atomic():
+        try:
+            order = create_order(new, store)
+        except stock.OutOfStock as error:
+            raise TransitionError(str(error)) from error
+        if data.mark_paid and order.payment_status == PaymentStatus.AWAITING_PAYMENT:
+            if order.total == 0:
+                mark_paid(order, Actor.STAFF, user, notify_customer=False)
+            else:
+                payments.record_offline_payment(order, order.total, user=user, note=_("Paid when ordering"))
+        if data.start_processing:
+            start_processing(order, user=user)
+        if data.send_payment_link and not data.mark_paid and order.total > 0:
+            try:
+                payments.send_payment_link(order, user)
+            except payments.PaymentError as error:
+                raise TransitionError(str(error)) from error
+    return Order.objects.get(pk=order.pk)
+
+
 # Fulfilment status ---------------------------------------------------------------------------------------------------
+
+
+def _set_fulfilment_status(order, new, actor, user=None, notify_customer=True, **data) -> Order:
+    with transaction.atomic():
+        order = lock_order(order)
+        old = order.fulfilment_status
+        check_fulfilment_transition(order, new)
+        order.fulfilment_status = new
+        order.save(update_fields=["fulfilment_status", "updated_at"])
+        record_event(order, Type.FULFILMENT_STATUS, actor, user=user, old=old, new=new, **data)
+        if notify_customer:
+            _notify_fulfilment(order)
+    return order
+
+
+def _notify_fulfilment(order) -> None:
+    """The shopper's e-mail for the fulfilment status the order just reached (each is reached at most once)."""
+    status = order.fulfilment_status
+    if status == FulfilmentStatus.SHIPPED:
+        _notify_shipped(order)
+    elif status == FulfilmentStatus.READY_FOR_PICKUP:
+        notify(Kind.READY_FOR_PICKUP, order=order, key=f"ready_for_pickup:{order.pk}")
+    else:
+        notify(Kind.STATUS_CHANGED, order=order, key=f"status:{order.pk}:{status}", status=status)
+
+
+def _notify_shipped(order) -> None:
+    notify(
+        Kind.SHIPPED,
+        order=order,
+        key=f"shipped:{order.pk}:{order.tracking_number}"[:120],
+        tracking_number=order.tracking_number,
+        carrier=order.tracking_carrier,
+        carrier_label=order.tracking_carrier_label if order.tracking_number else "",
+        tracking_url=tracking_url(order.tracking_carrier, order.tracking_number) if order.tracking_number else "",
+    )
 
 
 def start_processing(order, actor=Actor.STAFF, user=None) -> Order:
@@ -189,13 +290,22 @@ def start_processing(order, actor=Actor.STAFF, user=None) -> Order:
 
 
 def mark_ready_for_pickup(order, actor=Actor.STAFF, user=None) -> Order:
-    if not Order.objects.filter(pk=order.pk, is_pickup=True).exists():
-        raise TransitionError(_("Only orders to be picked up can be ready for pickup."))
     return _set_fulfilment_status(order, FulfilmentStatus.READY_FOR_PICKUP, actor, user)
 
 
-def mark_shipped(order, actor=Actor.STAFF, user=None) -> Order:
-    return _set_fulfilment_status(order, FulfilmentStatus.SHIPPED, actor, user)
+def ship_order(order, *, tracking_number="", carrier="", unpaid_ok=False, actor=Actor.STAFF, user=None) -> Order:
+    """Mark shipped, with the tracking number when given, in one transaction: the shopper's "shipped" e-mail carries
+    the number. An order whose payment is outstanding is shipped only with ``unpaid_ok`` (the merchant confirmed)."""
+    with transaction.atomic():
+        order = lock_order(order)
+        check_fulfilment_transition(order, FulfilmentStatus.SHIPPED)
+        if not unpaid_ok and order.payment_status == PaymentStatus.AWAITING_PAYMENT:
+            outstanding = payments.balance_due(order)
+            if outstanding > 0:
+                raise UnpaidShipment(outstanding)
+        if tracking_number:
+            _set_tracking(order, tracking_number, carrier, actor, user)
+        return _set_fulfilment_status(order, FulfilmentStatus.SHIPPED, actor, user)
 
 
 def mark_delivered(order, actor=Actor.STAFF, user=None) -> Order:
@@ -213,23 +323,33 @@ def mark_returned(order, actor=Actor.STAFF, user=None) -> Order:
 # Tracking and notes --------------------------------------------------------------------------------------------------
 
 
-def assign_tracking(order, number: str, carrier: str, user=None, actor=Actor.STAFF) -> Order:
-    """Set the tracking number and carrier. The shopper's "shipped" e-mail carries them: sent now when the order is
-    already shipped, else when it is marked shipped."""
-    from .tracking import Carrier
-
+def _clean_tracking(number: str, carrier: str) -> str:
     number = number.strip()
     if not number:
         raise TransitionError(_("Please enter a tracking number."))
     if carrier not in Carrier.values:
         raise TransitionError(_("Please choose a carrier."))
+    return number
+
+
+def _set_tracking(order, number, carrier, actor, user) -> str:
+    """Set number and carrier on a locked order; returns the number it had before."""
+    number = _clean_tracking(number, carrier)
+    old = order.tracking_number
+    order.tracking_number, order.tracking_carrier = number, carrier
+    order.save(update_fields=["tracking_number", "tracking_carrier", "updated_at"])
+    record_event(order, Type.TRACKING, actor, user=user, old=old, new=number, carrier=carrier)
+    return old
+
+
+def assign_tracking(order, number: str, carrier: str, user=None, actor=Actor.STAFF) -> Order:
+    """Set or correct the tracking number and carrier. The shopper's "shipped" e-mail carries them: sent now when the
+    order is already shipped (with the new number), else when it is shipped."""
+    _clean_tracking(number, carrier)
     with transaction.atomic():
         order = lock_order(order)
-        old = order.tracking_number
-        order.tracking_number, order.tracking_carrier = number, carrier
-        order.save(update_fields=["tracking_number", "tracking_carrier", "updated_at"])
-        record_event(order, Type.TRACKING, actor, user=user, old=old, new=number, carrier=carrier)
-        if order.fulfilment_status == FulfilmentStatus.SHIPPED and old != number:
+        old = _set_tracking(order, number, carrier, actor, user)
+        if order.fulfilment_status == FulfilmentStatus.SHIPPED and old != order.tracking_number:
             _notify_shipped(order)  # shipped before the number was known: the shopper gets it now
     return order
 
@@ -244,133 +364,46 @@ def add_note(order, text: str, user=None) -> OrderEvent:
         return record_event(order, Type.NOTE, Actor.STAFF, user=user, note=text[:4000])
 
 
-# Test orders ---------------------------------------------------------------------------------------------------------
+# Cancelling, refunding, deleting -------------------------------------------------------------------------------------
+
+
+def cancel_order(order, actor=Actor.STAFF, user=None, reason="") -> Order:
+    """Cancel: awaiting payment → cancelled; a paid order is refunded in full first. What the order holds goes back
+    to stock, and an open fulfilment becomes "will not deliver"."""
+    with transaction.atomic():
+        order = lock_order(order)
+        check_payment_transition(order.payment_status, PaymentStatus.CANCELLED)
+        refunded = Decimal("0")
+        if order.payment_status == PaymentStatus.PAID:
+            refunded = payments.refund_all(order, actor=actor, user=user, note=reason)
+        order = set_payment_status(order, PaymentStatus.CANCELLED, actor, user, reason=reason)
+        if order.fulfilment_status in OPEN_FULFILMENT:
+            order = _set_fulfilment_status(order, FulfilmentStatus.WILL_NOT_DELIVER, actor, user, notify_customer=False)
+        stock.restore(order, actor=actor, user=user)
+        notify(Kind.CANCELLED, order=order, key=f"cancelled:{order.pk}", refunded=str(refunded) if refunded else "")
+    return order
+
+
+def refund_order(order, amount: Decimal, *, restock=False, actor=Actor.STAFF, user=None, note="") -> dict:
+    """Refund part or all of what was paid. A full refund with ``restock`` gives back what the order holds; a
+    partial refund never restocks. Returns what went back to stock, per SKU."""
+    with transaction.atomic():
+        order = lock_order(order)
+        full = payments.refund(order, amount, actor=actor, user=user, note=note)
+        return stock.restore(order, actor=actor, user=user) if full and restock else {}
 
 
 def delete_test_order(order) -> None:
-    """Test orders can be deleted (their stock goes back); real orders never."""
+    """Test orders can be deleted (what they hold goes back to stock); real orders never."""
     with transaction.atomic():
         order = lock_order(order)
         if not order.is_test:
             raise TransitionError(_("Only test orders can be deleted."))
-        restore_stock(order)
+        stock.restore(order)
         order.delete()
 
 
-# Manual orders and editing ------------------------------------------------------------------------------------------
-
-
-def recompute_totals(order, lines) -> None:
-    """Set subtotal, VAT and total from the lines, the shipping cost and the adjustment (not saved)."""
-    from shop.money import to_money, vat_by_rate
-
-    order.subtotal = to_money(sum((line.unit_price * line.quantity for line in lines), Decimal("0")))
-    vat = vat_by_rate([(l.unit_price, l.vat_rate, l.quantity) for l in lines], order.shipping_total, order.adjustment)  # noqa: E741
-    order.vat_total = sum(vat.values(), Decimal("0.00"))
-    order.total = max(order.subtotal + order.shipping_total + order.adjustment, Decimal("0.00"))
-
-
-@dataclass
-class ManualLine:
-    product: Product
-    quantity: int
-    unit_price: Decimal | None = None  # None: the catalog price
-
-
-@dataclass
-class ManualOrder:
-    email: str
-    lines: list[ManualLine]
-    payment_method: str
-    phone: str = ""
-    language: str = "de"
-    shipping_method: object = None  # a checkout.ShippingMethod, or None for no shipping
-    shipping_cost: Decimal | None = None  # None: the method's price
-    shipping: dict = field(default_factory=dict)
-    billing: dict = field(default_factory=dict)
-    mark_paid: bool = False
-    start_processing: bool = False
-    notify_customer: bool = True  # e-mail the order confirmation
-    send_payment_link: bool = False  # e-mail a link to pay online
-
-
-def create_manual_order(data: ManualOrder, user) -> Order:
-    """An order taken by the merchant (a phone order): stock is taken like for a storefront order."""
-    from payments import services as payments
-    from shop.backoffice.models import Store
-
-    if not data.lines:
-        raise TransitionError(_("Add at least one product."))
-    store = Store.load()
-    with transaction.atomic():
-        method = data.shipping_method
-        pickup = bool(method and method.is_pickup)
-        order = Order.objects.create(
-            source=Order.Source.MANUAL,
-            created_by=user,
-            is_test=store.test_mode,
-            language=data.language,
-            email=data.email,
-            phone=data.phone,
-            payment_method=data.payment_method,
-            requires_shipping=method is not None,
-            shipping_method=method,
-            shipping_method_name=method.name if method else "",
-            is_pickup=pickup,
-            pickup_address=method.pickup_address if pickup else "",
-            shipping_total=(data.shipping_cost if data.shipping_cost is not None else method.price) if method else 0,
-            **{f"shipping_{k}": v for k, v in (data.shipping if method and not pickup else {}).items()},
-            **{f"billing_{k}": v for k, v in (data.billing or data.shipping).items()},
-        )
-        lines = OrderLine.objects.bulk_create(
-            OrderLine(
-                order=order,
-                product=item.product,
-                name=item.product.name,
-                sku=item.product.sku,
-                unit_price=item.product.price if item.unit_price is None else item.unit_price,
-                vat_rate=item.product.vat_percent,
-                quantity=item.quantity,
-                requires_shipping=item.product.requires_shipping,
-                stock_tracked=item.product.stock is not None,
-            )
-            for item in data.lines
-        )
-        recompute_totals(order, lines)
-        order.save(update_fields=["subtotal", "vat_total", "total"])
-        record_event(order, Type.PLACED, Actor.STAFF, user=user, new=order.payment_status, source="manual")
-        if order.total > 0:
-            payments.create_payment(order, order.payment_method)
-        for item in sorted(data.lines, key=lambda item: item.product.pk):
-            if item.product.stock is None:
-                continue
-            if not Product.objects.filter(pk=item.product.pk, stock__gte=item.quantity).update(
-                stock=F("stock") - item.quantity
-            ):
-                raise TransitionError(
-                    _("Not enough stock of %(name)s (%(count)d left).")
-                    % {"name": item.product.name, "count": Product.objects.get(pk=item.product.pk).stock or 0}
-                )
-        order.number = OrderNumber.next()
-        order.save(update_fields=["number"])
-        transaction.on_commit(bump_catalog_version)
-        notify_order_placed(order, [(item.product, item.quantity) for item in data.lines], confirm=data.notify_customer)
-        if order.total == 0:
-            if data.mark_paid or store.zero_total_status == PaymentStatus.PAID:
-                mark_paid(order, Actor.STAFF, user, notify_customer=False)
-        elif data.mark_paid:
-            payments.record_offline_payment(order, order.total, user=user, note=_("Paid when ordering"))
-        if data.start_processing:
-            start_processing(order, user=user)
-        if data.send_payment_link and not data.mark_paid and order.total > 0:
-            from notifications.services import NotificationError, send_payment_link
-
-            try:
-                send_payment_link(order, user)
-            except NotificationError as error:
-                raise TransitionError(str(error)) from error
-    return Order.objects.get(pk=order.pk)
-
+# Editing -------------------------------------------------------------------------------------------------------------
 
 EDITABLE_FIELDS = (
     "email",
@@ -390,14 +423,15 @@ class LineChange:
     product: Product | None = None  # for a new line
 
 
-def edit_order(order, changes: dict, line_changes: list[LineChange], user) -> Order:
+def edit_order(order, changes: dict, line_changes: list[LineChange], user, adjust_stock=False) -> Order:
     """Edit an order as Ecwid allows: lines, unit prices, discount or surcharge, shipping cost, addresses and contact.
 
-    Totals are recomputed; stock is left as it is (Ecwid's rule: the merchant adjusts stock by hand). Every change is
-    recorded with its value before and after."""
+    Totals are recomputed, and a pending payment asks for the new amount. Stock changes only with ``adjust_stock``
+    (Shopify's "Restock item"): more units are taken, fewer given back, and the order's stock record follows;
+    without it, stock and the record stay as they are. Every change is recorded with its value before and after."""
     with transaction.atomic():
         order = lock_order(order)
-        if order.payment_status in (PaymentStatus.CANCELLED, PaymentStatus.REFUNDED):
+        if not can_edit(order):
             raise TransitionError(_("Cancelled or refunded orders can't be edited."))
         before_total = order.total
         diff = {}
@@ -405,29 +439,20 @@ def edit_order(order, changes: dict, line_changes: list[LineChange], user) -> Or
             if name in EDITABLE_FIELDS and getattr(order, name) != value:
                 diff[name] = [str(getattr(order, name)), str(value)]
                 setattr(order, name, value)
-        lines = {line.pk: line for line in order.lines.all()}
+        lines = {line.pk: line for line in order.lines.select_related("product")}
+        moved = []  # (product, change in quantity) for the stock
+        new_items = []
         for change in line_changes:
             if change.line_id is None:
-                if change.quantity < 1 or change.product is None:
-                    continue
-                line = OrderLine.objects.create(
-                    order=order,
-                    product=change.product,
-                    name=change.product.name,
-                    sku=change.product.sku,
-                    unit_price=change.unit_price,
-                    vat_rate=change.product.vat_percent,
-                    quantity=change.quantity,
-                    requires_shipping=change.product.requires_shipping,
-                )
-                lines[line.pk] = line
-                diff[f"line {line.sku}"] = ["", f"{change.quantity} × {change.unit_price}"]
+                if change.quantity >= 1 and change.product is not None:
+                    new_items.append(Item(change.product, change.quantity, change.unit_price))
                 continue
             line = lines.get(change.line_id)
             if line is None:
                 raise TransitionError(_("This line is not on the order."))
             if change.quantity == 0:
                 diff[f"line {line.sku}"] = [f"{line.quantity} × {line.unit_price}", ""]
+                moved.append((line.product, -line.quantity))
                 line.delete()
                 del lines[change.line_id]
             elif (line.quantity, line.unit_price) != (change.quantity, change.unit_price):
@@ -435,15 +460,33 @@ def edit_order(order, changes: dict, line_changes: list[LineChange], user) -> Or
                     f"{line.quantity} × {line.unit_price}",
                     f"{change.quantity} × {change.unit_price}",
                 ]
+                moved.append((line.product, change.quantity - line.quantity))
                 line.quantity, line.unit_price = change.quantity, change.unit_price
                 line.save(update_fields=["quantity", "unit_price"])
+        for line in snapshot_lines(order, new_items):
+            lines[line.pk] = line
+            diff[f"line {line.sku}"] = ["", f"{line.quantity} × {line.unit_price}"]
+            moved.append((line.product, line.quantity))
         if not lines:
             raise TransitionError(_("An order needs at least one line; cancel it instead."))
         if not diff:
             return order
-        recompute_totals(order, list(lines.values()))
+        totals = compute_totals(
+            [(line.unit_price, line.vat_rate, line.quantity) for line in lines.values()],
+            shipping_cost=order.shipping_total,
+            adjustment=order.adjustment,
+        )
+        order.subtotal, order.vat_total, order.total = totals.subtotal, totals.vat, totals.total
         order.save()
         if order.total != before_total:
             diff["total"] = [str(before_total), str(order.total)]
-        record_event(order, Type.EDITED, Actor.STAFF, user=user, changes=diff)
+        data = {"changes": diff}
+        if adjust_stock:
+            try:
+                data["stock"] = stock.adjust(order, moved)
+            except stock.OutOfStock as error:
+                raise TransitionError(str(error)) from error
+        record_event(order, Type.EDITED, Actor.STAFF, user=user, **data)
+        if order.total != before_total:
+            payments.settle_pending_amount(order, Actor.STAFF, user)
     return order

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from shop.cached_settings import CachedSettingsModel
+from shop.money import store_currency
 
 
 def new_reference() -> str:
@@ -23,7 +24,7 @@ class Payment(models.Model):
     order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="payments")
     provider = models.CharField(_("provider"), max_length=32)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
-    currency = models.CharField(_("currency"), max_length=3, default="CHF")
+    currency = models.CharField(_("currency"), max_length=3, default=store_currency)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     # Our own unguessable reference (sent to the provider), and the provider's id for the payment once known.
     reference = models.CharField(_("reference"), max_length=80, unique=True, default=new_reference)

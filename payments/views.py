@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import services
+from . import webhooks
 from .models import Payment
 from .providers import PROVIDERS, WebhookError, get_provider
 
@@ -16,7 +16,7 @@ def webhook(request, provider):
     if provider not in PROVIDERS or not PROVIDERS[provider].is_online:
         raise Http404("unknown provider")
     try:
-        services.receive_webhook(provider, request.body, request.headers)
+        webhooks.receive_webhook(provider, request.body, request.headers)
     except WebhookError as error:
         return JsonResponse({"error": str(error)}, status=400)
     return JsonResponse({"received": True})
@@ -31,6 +31,6 @@ def test_page(request, reference):
         outcome = request.POST.get("outcome")
         if outcome in ("pay", "decline"):
             body, headers = get_provider("test").build_event(payment, outcome)
-            services.receive_webhook("test", body, headers)
+            webhooks.receive_webhook("test", body, headers)
         return redirect(payment.order.get_absolute_url())
     return render(request, "storefront/test_payment.html", {"payment": payment, "order": payment.order})

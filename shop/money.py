@@ -2,9 +2,16 @@
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.conf import settings
+
 CENT = Decimal("0.01")
 THOUSANDS = "\u2019"  # right single quotation mark, the Swiss thousands separator
 DASH = "\u2013"  # en dash for zero cents
+
+
+def store_currency() -> str:
+    """The store's currency, the one place it is decided (orders and payments take it from here)."""
+    return settings.SHOP_CURRENCY
 
 
 def to_money(value) -> Decimal:

@@ -12,7 +12,7 @@ from orders.models import Order, OrderEvent
 from payments.models import Payment, PaymentMethod
 from shop.cart.models import Cart
 from shop.catalog.models import Product
-from shop.checkout.services import compute_totals
+from orders.totals import compute_totals
 from shop.money import included_vat
 from tests.factories import ProductFactory
 
@@ -411,13 +411,25 @@ def test_zero_total_order_takes_the_store_default(client, store):
 
 
 def test_vat_included_per_rate_and_for_shipping():
-    totals = compute_totals(
-        [(Decimal("100.00"), Decimal("8.10"), 1), (Decimal("10.26"), Decimal("2.60"), 2)],
-        None,
-    )
-    assert totals.subtotal == Decimal("120.52")
+    items = [(Decimal("100.00"), Decimal("8.10"), 1), (Decimal("10.26"), Decimal("2.60"), 2)]
+    totals = compute_totals(items)
+    assert (totals.subtotal, totals.shipping, totals.total) == (Decimal("120.52"), 0, Decimal("120.52"))
     assert totals.vat_by_rate == {Decimal("2.60"): Decimal("0.52"), Decimal("8.10"): Decimal("7.49")}
     assert included_vat(Decimal("7.00"), Decimal("8.10")) == Decimal("0.52")
+
+
+def test_one_totals_function_for_checkout_manual_orders_and_edits(shipping):
+    items = [(Decimal("60.00"), Decimal("8.10"), 1)]
+    # checkout: the method's price, free above its threshold
+    assert compute_totals(items, shipping_method=shipping["post"]).total == Decimal("67.00")
+    assert compute_totals(items * 2, shipping_method=shipping["post"]).total == Decimal("120.00")
+    # manual orders and edits: the merchant's shipping cost wins over the method's
+    assert compute_totals(items, shipping_method=shipping["post"], shipping_cost=Decimal("2.50")).shipping == Decimal(
+        "2.50"
+    )
+    edited = compute_totals(items, shipping_cost=Decimal("7.00"), adjustment=Decimal("-10.00"))
+    assert (edited.total, edited.vat) == (Decimal("57.00"), Decimal("4.27"))
+    assert compute_totals(items, adjustment=Decimal("-100.00")).total == Decimal("0.00")  # free, never negative
 
 
 @hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -13,7 +13,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications import services
+from notifications import delivery, services, tasks
 from notifications.kinds import KINDS, Kind
 from notifications.models import EmailSettings, OutgoingEmail
 from orders import services as orders
@@ -201,7 +201,7 @@ def test_shipped_with_tracking_sends_one_email_with_the_link(place, merchant, fo
     order = commit(place, fondue, 1)
     commit(orders.assign_tracking, order, "99.00.123456.12345678", "swiss_post")
     assert rows(Kind.SHIPPED) == []  # not shipped yet: the number comes with the shipped e-mail
-    commit(orders.mark_shipped, order)
+    commit(orders.ship_order, order, unpaid_ok=True)
     shipped = rows(Kind.SHIPPED)
     assert len(shipped) == 1
     body = message_for(shipped[0]).body
@@ -215,7 +215,7 @@ def test_shipped_with_tracking_sends_one_email_with_the_link(place, merchant, fo
 
 def test_tracking_assigned_after_shipping_is_emailed(place, merchant, fondue, commit):
     order = commit(place, fondue, 1)
-    commit(orders.mark_shipped, order)
+    commit(orders.ship_order, order, unpaid_ok=True)
     first = rows(Kind.SHIPPED)
     assert len(first) == 1 and "Tracking number" not in message_for(first[0]).body
     commit(orders.assign_tracking, order, "00340434161234567890", "dpd")
@@ -236,9 +236,9 @@ def test_status_changes_and_pickup(place, merchant, fondue, commit):
 
 def test_a_refused_transition_sends_nothing(place, merchant, fondue, commit):
     order = commit(place, fondue, 1)
-    commit(orders.mark_shipped, order)
+    commit(orders.ship_order, order, unpaid_ok=True)
     with pytest.raises(orders.TransitionError):
-        commit(orders.mark_shipped, order)
+        commit(orders.ship_order, order, unpaid_ok=True)
     assert len(rows(Kind.SHIPPED)) == 1
 
 
@@ -273,7 +273,7 @@ def test_payment_link_switches_to_online_payment_and_emails_the_order_page(merch
     staff = StaffFactory()
     data = orders.ManualOrder(
         email="kurt@example.ch",
-        lines=[orders.ManualLine(fondue, 1)],
+        items=[orders.Item(fondue, 1)],
         payment_method="phone",
         language="en",
         notify_customer=False,
@@ -296,11 +296,11 @@ def test_payment_link_needs_an_online_method(merchant, fondue, commit):
     PaymentMethod.objects.filter(code="test").first().save()  # refresh the cached list
     order = commit(
         orders.create_manual_order,
-        orders.ManualOrder(email="k@example.ch", lines=[orders.ManualLine(fondue, 1)], payment_method="phone"),
+        orders.ManualOrder(email="k@example.ch", items=[orders.Item(fondue, 1)], payment_method="phone"),
         StaffFactory(),
     )
-    with pytest.raises(services.NotificationError, match="online payment method"):
-        services.send_payment_link(order, None)
+    with pytest.raises(payments.PaymentError, match="online payment method"):
+        payments.send_payment_link(order, None)
 
 
 # Delivery: retries, failures, the sweep -------------------------------------------------------------------------------
@@ -336,12 +336,12 @@ def test_an_smtp_failure_is_retried_then_sent(place, merchant, fondue, commit, f
     order = commit(place, fondue, 1)
     row = rows(Kind.ORDER_CONFIRMATION)[0]
     assert row.status == Status.PENDING and row.attempts == 1 and "SMTPServerDisconnected" in row.last_error
-    assert row.due_at > timezone.now() + services.LOST_AFTER + timedelta(seconds=50)  # the sweep waits for the retry
-    assert services.deliver(row.pk) == 180  # second try fails: the next waits longer
-    assert services.deliver(row.pk) is None
+    assert row.due_at > timezone.now() + delivery.LOST_AFTER + timedelta(seconds=50)  # the sweep waits for the retry
+    assert delivery.deliver(row.pk) == 180  # second try fails: the next waits longer
+    assert delivery.deliver(row.pk) is None
     row.refresh_from_db()
     assert row.status == Status.SENT and row.attempts == 3 and len(mail.outbox) == 1
-    assert services.deliver(row.pk) is None and len(mail.outbox) == 1  # a late duplicate task sends nothing
+    assert delivery.deliver(row.pk) is None and len(mail.outbox) == 1  # a late duplicate task sends nothing
     assert OrderEvent.objects.filter(order=order, type=OrderEvent.Type.EMAIL_SENT).count() == 1
 
 
@@ -350,11 +350,11 @@ def test_an_exhausted_email_is_failed_shown_and_can_be_resent(place, merchant, f
     services.update_email_settings({}, [Kind.NEW_ORDER])
     order = commit(place, fondue, 1)
     row = rows(Kind.ORDER_CONFIRMATION)[0]
-    for _ in range(services.MAX_ATTEMPTS - 1):
-        services.deliver(row.pk)
+    for _ in range(delivery.MAX_ATTEMPTS - 1):
+        delivery.deliver(row.pk)
     row.refresh_from_db()
-    assert row.status == Status.FAILED and row.attempts == services.MAX_ATTEMPTS == 6
-    assert sum(services.RETRY_DELAYS) >= 50 * 60  # six tries over about an hour
+    assert row.status == Status.FAILED and row.attempts == delivery.MAX_ATTEMPTS == 6
+    assert sum(delivery.RETRY_DELAYS) >= 50 * 60  # six tries over about an hour
     failed = OrderEvent.objects.get(order=order, type=OrderEvent.Type.EMAIL_FAILED)
     assert failed.data["kind"] == "order_confirmation"
 
@@ -391,23 +391,23 @@ def test_with_the_broker_down_the_sweep_sends_later(place, merchant, fondue, com
     assert waiting.count() == 2 and all(r.status == Status.PENDING and r.due_at <= timezone.now() for r in waiting)
     assert mail.outbox == []
 
-    assert services.sweep_outbox() == {"failed": 0, "handed_over": 2, "waiting": 0}  # the broker is back
+    assert tasks.sweep_outbox() == {"failed": 0, "handed_over": 2, "waiting": 0}  # the broker is back
     assert all(r.status == Status.SENT for r in waiting.all()) and len(mail.outbox) == 2
-    assert services.sweep_outbox(now=timezone.now() + timedelta(hours=2))["handed_over"] == 0  # nothing twice
+    assert tasks.sweep_outbox(now=timezone.now() + timedelta(hours=2))["handed_over"] == 0  # nothing twice
 
 
 def test_a_row_whose_hand_over_never_happened_is_sent_by_the_sweep_later(place, merchant, fondue):
     order = place(fondue, 1)  # no commit callbacks: as if the process died between the commit and the hand-over
-    assert services.sweep_outbox()["handed_over"] == 0  # not yet due: its hand-over may still be on its way
-    later = timezone.now() + services.LOST_AFTER + timedelta(seconds=1)
-    assert services.sweep_outbox(now=later)["handed_over"] == 2
+    assert tasks.sweep_outbox()["handed_over"] == 0  # not yet due: its hand-over may still be on its way
+    later = timezone.now() + delivery.LOST_AFTER + timedelta(seconds=1)
+    assert tasks.sweep_outbox(now=later)["handed_over"] == 2
     assert OutgoingEmail.objects.filter(order=order, status=Status.SENT).count() == 2 and len(mail.outbox) == 2
 
 
 def test_the_sweep_fails_rows_that_used_up_their_tries(place, merchant, fondue, commit):
     order = place(fondue, 1)  # no commit: the rows stay pending
-    OutgoingEmail.objects.filter(order=order).update(attempts=services.MAX_ATTEMPTS)
-    assert services.sweep_outbox()["failed"] == 2
+    OutgoingEmail.objects.filter(order=order).update(attempts=delivery.MAX_ATTEMPTS)
+    assert tasks.sweep_outbox()["failed"] == 2
     assert OrderEvent.objects.filter(order=order, type=OrderEvent.Type.EMAIL_FAILED).count() == 2
 
 
@@ -441,7 +441,7 @@ def test_one_message_per_transaction_and_a_failed_row_is_retried_alone(place, me
         mock.patch.object(send_emails, "delay") as delay,
         mock.patch.object(send_email, "apply_async") as retry,
     ):
-        assert services.hand_over(pks) == 2
+        assert tasks.hand_over(pks) == 2
         delay.assert_called_once_with(pks)  # the confirmation and the merchant's e-mail travel together
         send_emails.run(pks)
     retry.assert_called_once_with((pks[0],), countdown=60)

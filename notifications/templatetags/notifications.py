@@ -1,4 +1,5 @@
 from django import template
+from django.utils.translation import get_language
 
 from notifications.kinds import Kind
 
@@ -15,6 +16,4 @@ def email_kind(value) -> str:
 def colon() -> str:
     """The colon after a label, as the active language writes it: "Total:" but "Total :" in French (with a no-break
     space, so that it never starts a line)."""
-    from django.utils.translation import get_language
-
     return "\u00a0:" if (get_language() or "").startswith("fr") else ":"

@@ -1,5 +1,7 @@
 """The payment methods, one module per provider behind one small base class (``base.Provider``)."""
 
+from payments.models import PaymentMethod
+
 from .base import Provider, ProviderEvent, WebhookError
 from .offline import BankTransfer, CashOnPickup, Invoice, PhoneOrder
 from .test import TestProvider
@@ -15,8 +17,6 @@ def get_provider(code: str) -> Provider | None:
 
 def available_methods(store, *, pickup: bool) -> list[Provider]:
     """The methods the merchant enabled, in their order, that can be used for this checkout."""
-    from payments.models import PaymentMethod
-
     enabled = PaymentMethod.enabled_codes()
     return [
         PROVIDERS[code] for code in enabled if code in PROVIDERS and PROVIDERS[code].is_available(store, pickup=pickup)

@@ -3,6 +3,8 @@
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from shop.money import format_chf
+
 from .base import Provider
 
 
@@ -13,7 +15,7 @@ class BankTransfer(Provider):
 
     def instructions(self, order, store) -> str:
         lines = [
-            _("Please transfer %(amount)s to:") % {"amount": _money(order.total)},
+            _("Please transfer %(amount)s to:") % {"amount": format_chf(order.total)},
             _("Account holder: %(holder)s") % {"holder": store.bank_account_holder or store.name},
             _("IBAN: %(iban)s") % {"iban": store.bank_iban or "–"},
         ]
@@ -31,7 +33,7 @@ class Invoice(Provider):
     description = gettext_lazy("Pay later: the invoice comes with your order.")
 
     def instructions(self, order, store) -> str:
-        text = _("You will receive an invoice for %(amount)s.") % {"amount": _money(order.total)}
+        text = _("You will receive an invoice for %(amount)s.") % {"amount": format_chf(order.total)}
         return f"{text}\n{store.invoice_terms}" if store.invoice_terms else text
 
 
@@ -41,7 +43,7 @@ class PhoneOrder(Provider):
     description = gettext_lazy("We call you to arrange the payment.")
 
     def instructions(self, order, store) -> str:
-        return _("We will call you to arrange the payment of %(amount)s.") % {"amount": _money(order.total)}
+        return _("We will call you to arrange the payment of %(amount)s.") % {"amount": format_chf(order.total)}
 
 
 class CashOnPickup(Provider):
@@ -53,10 +55,4 @@ class CashOnPickup(Provider):
         return pickup
 
     def instructions(self, order, store) -> str:
-        return _("Please pay %(amount)s in cash when you pick up your order.") % {"amount": _money(order.total)}
-
-
-def _money(amount) -> str:
-    from shop.money import format_chf
-
-    return format_chf(amount)
+        return _("Please pay %(amount)s in cash when you pick up your order.") % {"amount": format_chf(order.total)}

@@ -10,6 +10,7 @@ stale copy back into the cache for its five minutes.
 from django.core.cache import cache
 from django.db import transaction
 
+from orders.models import Order
 from payments.models import PaymentMethod
 from payments.providers import PROVIDERS
 from shop.checkout.models import ShippingMethod
@@ -110,8 +111,6 @@ def save_shipping_method(data: dict, pk: int | None = None) -> ShippingMethod:
 
 def orders_using_shipping_method(pk: int) -> int:
     """How many orders were placed with this method (shown before deleting it)."""
-    from orders.models import Order
-
     return Order.objects.filter(shipping_method_id=pk).count()
 
 

@@ -1,14 +1,20 @@
 """The merchant shell: login, logout, dashboard. Every view here requires a staff login."""
 
+from datetime import datetime, time
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import user_passes_test
 from django.contrib.auth.forms import AuthenticationForm
+from django.db.models import Count, Q, Sum
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from orders.models import Order
+from orders.status import OPEN_FULFILMENT, PaymentStatus
 from shop.cart.models import Cart
 from shop.catalog.models import Product
 
@@ -43,14 +49,6 @@ class LogoutView(auth_views.LogoutView):
 @staff_required
 @require_GET
 def dashboard(request):
-    from datetime import datetime, time
-
-    from django.db.models import Count, Q, Sum
-    from django.utils import timezone
-
-    from orders.models import Order
-    from orders.status import OPEN_FULFILMENT, PaymentStatus
-
     start = datetime.combine(timezone.localdate(), time.min, timezone.get_current_timezone())
     real = Order.objects.filter(is_test=False, number__isnull=False)
     figures = real.aggregate(

@@ -9,6 +9,9 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from PIL import Image, ImageDraw, ImageFont
 
+from shop.backoffice.models import Store
+from shop.checkout.models import ShippingMethod
+
 from .models import Category, Product
 
 SHIPPING_METHODS = [
@@ -323,9 +326,6 @@ def load_demo_catalog() -> dict[str, int]:
 @transaction.atomic
 def load_demo_store() -> None:
     """The demo store starts in test mode, with a bank account for transfers and three shipping methods."""
-    from shop.backoffice.models import Store
-    from shop.checkout.models import ShippingMethod
-
     store = Store.load()
     if not store.street:  # first run only: never overwrite what the merchant changed
         store.name = "Alpenladen"

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from orders.models import Order
+from orders.status import can_pay_online
 from payments import services as payments
 from payments.providers import available_methods, get_provider
 from shop.backoffice.models import Store
@@ -119,7 +120,7 @@ def _place(request, form):
         messages.error(request, str(error))
         return redirect("cart:detail" if error.to_cart else "checkout:checkout")
     request.cart.forget()
-    if get_provider(order.payment_method).is_online and order.payment_status == "awaiting_payment":
+    if can_pay_online(order):
         try:
             return redirect(payments.start_payment(order, request))
         except payments.PaymentError as error:
@@ -149,7 +150,7 @@ def order_detail(request, token):
         "store": store,
         "provider": provider,
         "instructions": provider.instructions(order, store) if provider else "",
-        "can_pay": provider is not None and provider.is_online and order.payment_status == "awaiting_payment",
+        "can_pay": can_pay_online(order),
         "pending": any(p.status == "pending" for p in order.payments.all()),
         "failed": [p for p in order.payments.all() if p.status == "failed"],
     }
