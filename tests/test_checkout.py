@@ -9,10 +9,10 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from orders.models import Order, OrderEvent
+from orders.totals import compute_totals
 from payments.models import Payment, PaymentMethod
 from shop.cart.models import Cart
 from shop.catalog.models import Product
-from orders.totals import compute_totals
 from shop.money import included_vat
 from tests.factories import ProductFactory
 
