@@ -39,9 +39,11 @@ run: demo
 test: install-dev
 	$(VENV)/bin/pytest
 
+## ruff, and the import contracts (pyproject.toml [tool.importlinter]): dependencies run one way, no cycles.
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo
 
 format: install-dev
 	$(VENV)/bin/ruff check --fix .
