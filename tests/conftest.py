@@ -1,5 +1,6 @@
 import os
 import shutil
+from decimal import Decimal
 
 import pytest
 
@@ -45,6 +46,41 @@ def product(db):
     return ProductFactory(name="Alpine Blend Coffee", price="18.90", stock=20)
 
 
+@pytest.fixture
+def fondue(db):
+    from tests.factories import ProductFactory
+
+    return ProductFactory(name="Fondue Set", sku="FON-1", price=Decimal("129.00"), stock=20)
+
+
+@pytest.fixture
+def english(client):
+    """The test client asks for English pages."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+@pytest.fixture
+def staff(client, english):
+    """A merchant (staff user "anna") logged in on the test client, which asks for English pages."""
+    from tests.factories import StaffFactory
+
+    user = StaffFactory(username="anna")
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def commit(django_capture_on_commit_callbacks):
+    """Run an action and then what would run after its commit (the hand-over to Celery, eager in tests)."""
+
+    def _commit(action, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return action(*args, **kwargs)
+
+    return _commit
+
+
 @pytest.fixture(autouse=True)
 def fresh_cache():
     """The store settings are cached; every test starts from its own database state."""
@@ -79,8 +115,6 @@ def store(db):
 
 @pytest.fixture
 def shipping(db):
-    from decimal import Decimal
-
     from shop.checkout.models import ShippingMethod
 
     return {

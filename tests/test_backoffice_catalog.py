@@ -15,9 +15,9 @@ from django.utils import translation
 from PIL import Image
 
 from shop.catalog.models import Category, Product
-from tests.factories import CategoryFactory, ProductFactory, StaffFactory
+from tests.factories import CategoryFactory, ProductFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 PRODUCTS = "/backoffice/catalog/products/"
 PRODUCT_ADD = "/backoffice/catalog/products/new/"
@@ -62,20 +62,8 @@ def errors_of(html: str) -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def english(client):
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-
-
-@pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def staff(client):
-    user = StaffFactory(username="anna")
-    client.force_login(user)
-    return user
 
 
 @pytest.fixture

@@ -3,17 +3,9 @@ from decimal import Decimal
 import pytest
 
 from orders.models import Order
-from tests.factories import ProductFactory, StaffFactory
+from tests.factories import ProductFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff(client, store):
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    user = StaffFactory(username="anna")
-    client.force_login(user)
-    return user
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("store")]
 
 
 @pytest.fixture

@@ -7,26 +7,9 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from orders.models import Order
-from tests.factories import ProductFactory, StaffFactory
+from tests.factories import ProductFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def english(client):
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-
-
-@pytest.fixture
-def staff(client):
-    user = StaffFactory(username="anna")
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
-def fondue(db):
-    return ProductFactory(name="Fondue Set", sku="FON-1", price=Decimal("129.00"), stock=10)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def backoffice_urls():
@@ -114,11 +97,9 @@ def test_orders_list_queries_stay_constant(client, staff, store, django_assert_m
     )
     with django_assert_max_num_queries(10):
         response = client.get("/backoffice/orders/", {"page": 3})
-    assert (
-        response.status_code == 200
-        and response.content.decode().count("<tr class=") + response.content.decode().count("<tr>\n") >= 0
-    )
-    assert "1000 orders" in response.content.decode()
+    html = response.content.decode()
+    assert "1000 orders" in html
+    assert all(f"#{n}<" in html for n in (2899, 2850)) and not any(f"#{n}<" in html for n in (2900, 2849))
     with django_assert_max_num_queries(10):
         client.get("/backoffice/orders/process/")
 
@@ -198,7 +179,7 @@ def test_cancel_and_delete_test_order(client, staff, place, fondue):
     client.post(f"/backoffice/orders/{order.number}/action/", {"action": "cancel", "confirm": "on", "reason": "Asked"})
     order.refresh_from_db()
     fondue.refresh_from_db()
-    assert order.payment_status == "cancelled" and fondue.stock == 10
+    assert order.payment_status == "cancelled" and fondue.stock == 20
     response = client.post(f"/backoffice/orders/{order.number}/action/", {"action": "delete_test", "confirm": "on"})
     assert response["Location"] == "/backoffice/orders/"
     assert not Order.objects.exists()
@@ -242,5 +223,5 @@ def test_big_lists_are_not_counted_in_full(client, staff, monkeypatch):
         for i in range(8)
     )
     html = client.get("/backoffice/orders/").content.decode()
-    assert "More than 10,000 orders" in html or "More than" in html
+    assert "More than 10,000 orders: narrow them down with the filters." in html and "8 orders" not in html
     assert "#3007" in html

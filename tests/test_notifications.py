@@ -33,22 +33,6 @@ def merchant(store):
     return store
 
 
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    """Run what would run after the commit (the hand-over to Celery, eager in tests)."""
-
-    def _commit(action, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return action(*args, **kwargs)
-
-    return _commit
-
-
-@pytest.fixture
-def fondue(db):
-    return ProductFactory(name="Fondue Set", sku="FON-1", price=Decimal("129.00"), stock=20)
-
-
 def sent(kind=None, to=None):
     return [m for m in mail.outbox if (to is None or to in m.to) and (kind is None or m.extra_headers)]
 
@@ -93,23 +77,6 @@ def test_order_placed_sends_confirmation_and_merchant_notification_once(place, m
     # every e-mail sent shows on the order's timeline
     events = OrderEvent.objects.filter(order=order, type=OrderEvent.Type.EMAIL_SENT)
     assert sorted(e.data["kind"] for e in events) == ["new_order", "order_confirmation"]
-
-
-def test_a_double_submit_sends_one_confirmation(place, merchant, fondue, commit, shipping):
-    from shop.cart.services import add_to_cart
-    from shop.checkout.services import CheckoutData, place_order
-
-    cart, _ = add_to_cart(None, fondue.pk, 1)
-    data = CheckoutData(
-        email="anna@example.ch",
-        payment_method="bank_transfer",
-        shipping_method_id=shipping["post"].pk,
-        shipping={"name": "Anna", "street": "Gasse 1", "postcode": "8001", "city": "Zürich", "country": "CH"},
-    )
-    commit(place_order, cart.token, data, "fr")
-    commit(place_order, cart.token, data, "fr")
-    assert len(rows(Kind.ORDER_CONFIRMATION)) == 1
-    assert len([m for m in mail.outbox if m.to == ["anna@example.ch"]]) == 1
 
 
 @pytest.mark.parametrize(
@@ -500,9 +467,7 @@ def test_every_template_renders_in_every_language(store, settings):
 
 
 @pytest.fixture
-def staff_client(client, store):
-    client.force_login(StaffFactory())
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+def staff_client(client, store, staff):
     return client
 
 
