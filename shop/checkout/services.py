@@ -64,12 +64,13 @@ def place_order(token: str | None, data: CheckoutData, language: str) -> Order:
     """
     store = Store.load()
     with transaction.atomic():
-        # One query reads the lines and locks their cart: a second request for the same cart waits here.
+        # One query reads the lines and locks their cart: a second request for the same cart waits here. The lines
+        # keep the order the shopper added them in; the stock is taken in product order by orders.stock.
         lines = list(
             CartLine.objects.select_for_update(of=("cart",))
             .select_related("cart", "product", "product__category")
             .filter(cart__token=token or "")
-            .order_by("product_id")
+            .order_by("added_at", "id")
         )
         if not lines:
             if Cart.objects.filter(token=token or "").exists():

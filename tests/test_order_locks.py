@@ -1,0 +1,170 @@
+"""The order lock, raced on PostgreSQL with real connections (one per thread).
+
+Each race widens its window with a short pause inside the workflow (after the step the other side must not see
+half-done), so that it is decided by the locks and not by timing: removing ``lock_order`` from confirming a payment,
+recording one or refunding makes one of these fail, as does taking stock in any other order than the products'."""
+
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+from django.db import connection, connections
+from django.utils import translation
+
+from notifications.models import EmailSettings
+from orders import services as orders
+from orders import stock
+from payments import services as payments
+from payments import tasks
+from payments.models import Payment, Refund, WebhookEvent
+from shop.cart.models import Cart, CartLine
+from shop.catalog.models import Product
+from shop.checkout.services import CheckoutData, place_order
+from tests.factories import ProductFactory
+
+pytestmark = [
+    pytest.mark.concurrency,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL (set DATABASE_URL)"),
+]
+PAUSE = 0.4  # seconds: long enough for the other thread to reach the same step if nothing holds it back
+
+
+def race(*actions):
+    """Run the actions at the same moment, each in its own thread and connection: (results, errors)."""
+    EmailSettings.load()  # its row exists in a real shop: creating it would make the racers queue up
+    start = threading.Barrier(len(actions))
+    results, errors = [None] * len(actions), [None] * len(actions)
+
+    def run(i, action):
+        try:
+            translation.activate("en")
+            start.wait()
+            results[i] = action()
+        except Exception as error:  # noqa: BLE001 — returned to the test
+            errors[i] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, action)) for i, action in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results, errors
+
+
+def paused(monkeypatch, owner, name):
+    """Make ``owner.name`` pause after it ran, in every thread."""
+    original = getattr(owner, name)
+
+    def slow(*args, **kwargs):
+        result = original(*args, **kwargs)
+        time.sleep(PAUSE)
+        return result
+
+    monkeypatch.setattr(owner, name, slow)
+
+
+@pytest.fixture
+def hundred(db):
+    return ProductFactory(name="Käse", price=Decimal("100.00"), stock=10)  # free shipping from 100.–
+
+
+def test_a_webhook_confirming_while_the_merchant_records_a_payment(place, hundred, monkeypatch):
+    """60.– arrive online while the merchant records 40.– received by bank: together they pay the order. Without the
+    order lock each side counts only its own payment, and the order stays unpaid with 100.– received."""
+    order = place(hundred, payment_method="test")
+    online = order.payments.get()
+    Payment.objects.filter(pk=online.pk).update(amount=Decimal("60.00"))
+    online.refresh_from_db()
+    stored = WebhookEvent.objects.create(
+        provider="test",
+        event_id="evt_race",
+        event_type="payment.succeeded",
+        payment_reference=online.reference,
+        amount_minor=6000,
+        currency="CHF",
+        payload={},
+    )
+    paused(monkeypatch, Payment, "confirm")
+    results, errors = race(
+        lambda: tasks.apply_webhook_event(stored.pk),
+        lambda: payments.record_offline_payment(order, Decimal("40.00"), note="bank"),
+    )
+    assert errors == [None, None]
+    order.refresh_from_db()
+    assert order.payment_status == "paid"
+    assert payments.paid_amount(order) == Decimal("100.00")
+    assert order.events.filter(type="payment_status", new_value="paid").count() == 1
+
+
+def test_two_merchants_record_the_same_payment_at_once(place, hundred, monkeypatch):
+    """Two clicks on "Record payment" of 50.– each: two payments, the order paid. Without the order lock both take
+    the same pending payment and one of the two amounts is lost."""
+    order = place(hundred)  # bank transfer, 100.–
+    paused(monkeypatch, payments, "pending_offline_payment")
+    results, errors = race(
+        lambda: payments.record_offline_payment(order, Decimal("50.00")),
+        lambda: payments.record_offline_payment(order, Decimal("50.00")),
+    )
+    assert errors == [None, None]
+    assert sorted(order.payments.values_list("amount", "status")) == [
+        (Decimal("50.00"), "confirmed"),
+        (Decimal("50.00"), "confirmed"),
+    ]
+    order.refresh_from_db()
+    assert order.payment_status == "paid"
+
+
+def test_two_refunds_at_once_never_refund_more_than_was_paid(place, hundred, monkeypatch):
+    order = place(hundred)
+    payments.record_offline_payment(order, order.total)
+    paused(monkeypatch, payments, "paid_amount")
+    results, errors = race(
+        lambda: payments.refund(order, Decimal("70.00")),
+        lambda: payments.refund(order, Decimal("70.00")),
+    )
+    refused = [error for error in errors if error is not None]
+    assert len(refused) == 1 and str(refused[0]) == "You can refund at most CHF 30.–."
+    assert [Decimal(r) for r in Refund.objects.values_list("amount", flat=True)] == [Decimal("70.00")]
+    order.refresh_from_db()
+    assert order.payment_status == "partially_refunded"
+
+
+def test_cancel_racing_a_refund_gives_stock_back_once(place, hundred, monkeypatch):
+    order = place(hundred, 3)
+    payments.record_offline_payment(order, order.total)
+    paused(monkeypatch, stock, "restore")
+    results, errors = race(
+        lambda: orders.cancel_order(order),
+        lambda: orders.refund_order(order, order.total, restock=True),
+    )
+    assert len([error for error in errors if error is not None]) == 1  # the second finds nothing left to do
+    assert Product.objects.get(pk=hundred.pk).stock == 10
+    assert sum(Refund.objects.values_list("amount", flat=True)) == order.total
+
+
+def test_two_checkouts_taking_two_products_in_opposite_order_do_not_deadlock(store, shipping, monkeypatch):
+    """Shopper A added fondue then raclette, shopper B raclette then fondue. Stock is taken product by product in
+    product order, so one waits for the other instead of each holding what the other needs."""
+    fondue = ProductFactory(name="Fondue", price=Decimal("50.00"), stock=10)
+    raclette = ProductFactory(name="Raclette", price=Decimal("60.00"), stock=10)
+    carts = []
+    for products in ((fondue, raclette), (raclette, fondue)):
+        cart = Cart.objects.create()
+        for product in products:
+            CartLine.objects.create(cart=cart, product=product, quantity=1)
+        carts.append(cart.token)
+    data = CheckoutData(
+        email="race@example.ch",
+        payment_method="bank_transfer",
+        shipping_method_id=shipping["post"].pk,
+        shipping={"name": "R", "street": "S 1", "postcode": "8000", "city": "Zürich", "country": "CH"},
+    )
+    paused(monkeypatch, stock, "_take")
+    results, errors = race(*(lambda token=token: place_order(token, data, "de") for token in carts))
+    assert errors == [None, None]
+    assert sorted(order.number for order in results) == [1001, 1002]
+    assert Product.objects.get(pk=fondue.pk).stock == Product.objects.get(pk=raclette.pk).stock == 8
