@@ -23,12 +23,9 @@ from shop.backoffice.models import Store
 from shop.money import format_chf
 
 from .models import Payment, Refund
-from .providers import available_methods, get_provider
+from .providers import RECORDED_BY_STAFF, available_methods, get_provider
 
 Actor = OrderEvent.Actor
-# The provider code of money the merchant records for an order that was to be paid online (the shopper paid by bank
-# transfer after all, say): a payment of its own, never the online attempt that a webhook may still confirm.
-RECORDED_BY_STAFF = "manual"
 
 
 class PaymentError(Exception):

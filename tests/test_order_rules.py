@@ -87,7 +87,7 @@ def test_a_digital_order_is_delivered_never_shipped(client, staff, place, commit
     assert OutgoingEmail.objects.get(kind="status_changed").context == {"status": "delivered"}
 
 
-def test_recording_a_payment_never_takes_a_pending_online_attempt(place, fondue, post):  # noqa: F811
+def test_recording_a_payment_never_takes_a_pending_online_attempt(client, staff, place, fondue, post):  # noqa: F811
     order = place(fondue, payment_method="test")
     online = order.payments.get()
     payments.record_offline_payment(order, order.total, note="paid at the counter")
@@ -96,6 +96,8 @@ def test_recording_a_payment_never_takes_a_pending_online_attempt(place, fondue,
     recorded = order.payments.exclude(pk=online.pk).get()
     assert (recorded.provider, recorded.status, recorded.amount) == ("manual", "confirmed", order.total)
     assert status(order)[0] == "paid"
+    page = client.get(f"/backoffice/orders/{order.number}/").content.decode()
+    assert "<td>Recorded by staff</td>" in page and "<td>Test payment</td>" in page
     post(event(online))  # the shopper had paid online too: both are recorded, the overpayment shows
     online.refresh_from_db()
     assert online.status == "confirmed" and payments.paid_amount(order) == 2 * order.total
