@@ -50,15 +50,18 @@ def _tracked(items) -> dict[int, tuple[Product, int]]:
 def take_for_new_order(order, items) -> None:
     """Take the units of a new order (``items``: (product, quantity) pairs) and record that it holds them."""
     wanted = _tracked(items)
+    if not wanted:
+        return
+    # The record first: it is this order's own row, while the products' rows are what concurrent orders wait for,
+    # so their locks are taken last (a shortfall rolls the record back with everything else).
+    OrderStock.objects.bulk_create(
+        OrderStock(order=order, product_id=pk, quantity=quantity) for pk, (_product, quantity) in wanted.items()
+    )
     for pk, (product, quantity) in wanted.items():
         if not _take(pk, quantity):
             left = Product.objects.filter(pk=pk).values_list("stock", flat=True).first() or 0
             raise OutOfStock(product, left)
-    if wanted:
-        OrderStock.objects.bulk_create(
-            OrderStock(order=order, product_id=pk, quantity=quantity) for pk, (_product, quantity) in wanted.items()
-        )
-        transaction.on_commit(bump_catalog_version)  # stock states on storefront pages changed
+    transaction.on_commit(bump_catalog_version)  # stock states on storefront pages changed
 
 
 def held(order) -> dict[int, int]:
