@@ -236,7 +236,7 @@ def order_detail(request, number):
         "moves": [(move, move_label(order, move)) for move in moves],
         "can_ship": FulfilmentStatus.SHIPPED in moves,
         "ship_needs_confirmation": order.payment_status == PaymentStatus.AWAITING_PAYMENT and balance_due > 0,
-        "is_digital": status.delivery(order) == status.Delivery.DIGITAL,
+        "digital_to_deliver": status.delivery(order) == status.Delivery.DIGITAL and FulfilmentStatus.DELIVERED in moves,
         "balance_due": balance_due,
         "paid": paid,
         "refund_due": refund_due,

@@ -100,3 +100,37 @@ def test_merchant_sets_up_email_notifications(page, live_server, store, artifact
     expect(page.get_by_text("Test e-mail sent to orders@alpenladen.ch, owner@alpenladen.ch.")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="owner@alpenladen.ch")).to_contain_text("Sent")
     assert sorted(m.to[0] for m in mail.outbox) == ["orders@alpenladen.ch", "owner@alpenladen.ch"]
+
+
+def test_merchant_is_asked_before_shipping_an_unpaid_order_and_delivers_a_digital_one(
+    page, live_server, place, artifacts
+):
+    StaffFactory(username="merchant")
+    order = place(ProductFactory(name="Raclette Oven", price=Decimal("46.00"), stock=5))  # + CHF 7.– shipping
+    ebook = place(
+        ProductFactory(name="Fondue Recipes (PDF)", price=Decimal("12.00"), stock=None, requires_shipping=False)
+    )
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server.url + "/backoffice/login/")
+    page.get_by_label("Username").fill("merchant")
+    page.get_by_label("Password").fill("s3cret-pass")
+    page.get_by_role("button", name="Log in").click()
+
+    page.goto(live_server.url + "/backoffice/orders/process/")
+    card = page.locator(".process-card").filter(has_text=f"#{order.number}")
+    card.get_by_role("button", name="Mark shipped").click()
+    expect(page.get_by_role("alert")).to_have_text("Payment of CHF 53.– is still outstanding — ship anyway?")
+    page.screenshot(path=str(artifacts / "ship-unpaid-question.png"))
+    page.get_by_role("link", name="Don't ship yet").click()
+    expect(page).to_have_url(live_server.url + "/backoffice/orders/process/")
+    card.get_by_role("button", name="Mark shipped").click()
+    page.get_by_role("button", name="Ship anyway").click()
+    expect(page).to_have_url(live_server.url + "/backoffice/orders/process/")
+    expect(page.locator(".process-card").filter(has_text=f"#{order.number}")).to_have_count(0)  # shipped: done
+
+    digital = page.locator(".process-card").filter(has_text=f"#{ebook.number}")
+    expect(digital.get_by_role("button", name="Mark shipped")).to_have_count(0)
+    digital.get_by_role("button", name="Mark delivered").click()
+    page.goto(live_server.url + f"/backoffice/orders/{ebook.number}/")
+    expect(page.locator(".timeline")).to_contain_text("Awaiting processing → Delivered")
+    page.screenshot(path=str(artifacts / "digital-delivered.png"), full_page=True)
