@@ -82,6 +82,16 @@ def commit(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture(autouse=True)
+def english_by_default():
+    """Every test starts in English, whatever the test before it left active (a request activates its language and
+    leaves it so): a test that needs another language says so (``translation.override``, a /de/ or /fr/ URL)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache():
     """The store settings are cached; every test starts from its own database state."""
     from django.core.cache import cache

@@ -11,7 +11,7 @@ import pytest
 from django.core import mail
 from django.test import override_settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from notifications import delivery, services, tasks
 from notifications.kinds import KINDS, Kind
@@ -226,7 +226,9 @@ def test_a_partial_refund(place, merchant, fondue, commit):
     assert order.payment_status == "partially_refunded"
     refunded = rows(Kind.REFUNDED)
     assert len(refunded) == 1 and "We have refunded CHF 29.– for your order" in message_for(refunded[0]).body
-    with pytest.raises(payments.PaymentError, match="höchstens CHF 100.–"):
+    with pytest.raises(payments.PaymentError, match="You can refund at most CHF 100.–"):
+        payments.refund(order, Decimal("200"))
+    with translation.override("de"), pytest.raises(payments.PaymentError, match="höchstens CHF 100.–"):
         payments.refund(order, Decimal("200"))
     commit(payments.refund, order, Decimal("100.00"))
     order.refresh_from_db()
