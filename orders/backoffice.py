@@ -429,22 +429,22 @@ def order_create(request):
             data = form.cleaned_data
             try:
                 order = services.create_manual_order(
-                    services.ManualOrder(
-                        email=data["email"],
-                        phone=data["phone"],
-                        language=data["language"],
+                    services.NewOrder(
                         items=items,
+                        email=data["email"],
                         payment_method=data["payment_method"],
+                        language=data["language"],
+                        phone=data["phone"],
                         shipping_method=data["shipping_method"],
-                        shipping_cost=data["shipping_cost"],
+                        shipping_cost=data["shipping_cost"] if data["shipping_method"] else None,
                         shipping=form.address(),
                         billing=form.address(),
-                        mark_paid=data["mark_paid"],
-                        start_processing=data["start_processing"],
-                        notify_customer=data["notify_customer"],
-                        send_payment_link=data["send_payment_link"],
+                        confirm=data["notify_customer"],
                     ),
                     request.user,
+                    mark_as_paid=data["mark_paid"],
+                    processing=data["start_processing"],
+                    payment_link=data["send_payment_link"],
                 )
             except TransitionError as error:
                 messages.error(request, str(error))

@@ -190,55 +190,25 @@ def notify_order_placed(order, taken, confirm=True) -> None:
     notify_all(requests, new_order=True)
 
 
-@dataclass
-class ManualOrder:
-    email: str
-    items: list[Item]
-    payment_method: str
-    phone: str = ""
-    language: str = "de"
-    shipping_method: object = None  # a checkout.ShippingMethod, or None for no shipping
-    shipping_cost: Decimal | None = None  # None: the method's price
-    shipping: dict = field(default_factory=dict)
-    billing: dict = field(default_factory=dict)
-    mark_paid: bool = False
-    start_processing: bool = False
-    notify_customer: bool = True  # e-mail the order confirmation
-    send_payment_link: bool = False  # e-mail a link to pay online
-
-
-def create_manual_order(data: ManualOrder, user) -> Order:
-    """An order taken by the merchant (a phone order): created on the same path as a storefront order."""
-    if not data.items:
+def create_manual_order(new: NewOrder, user, *, mark_as_paid=False, processing=False, payment_link=False) -> Order:
+    """An order taken by the merchant (a phone order), created on the same path as a storefront order; then, as the
+    merchant asked: paid already, processing at once, or a payment link e-mailed to the customer."""
+    if not new.items:
         raise TransitionError(_("Add at least one product."))
-    store = Store.load()
-    new = NewOrder(
-        items=data.items,
-        email=data.email,
-        payment_method=data.payment_method,
-        language=data.language,
-        phone=data.phone,
-        shipping_method=data.shipping_method,
-        shipping_cost=data.shipping_cost if data.shipping_method else None,
-        shipping=data.shipping,
-        billing=data.billing,
-        source=Order.Source.MANUAL,
-        created_by=user,
-        confirm=data.notify_customer,
-    )
+    new.source, new.created_by = Order.Source.MANUAL, user
     with transaction.atomic():
         try:
-            order = create_order(new, store)
+            order = create_order(new, Store.load())
         except stock.OutOfStock as error:
             raise TransitionError(str(error)) from error
-        if data.mark_paid and order.payment_status == PaymentStatus.AWAITING_PAYMENT:
+        if mark_as_paid and order.payment_status == PaymentStatus.AWAITING_PAYMENT:
             if order.total == 0:
                 mark_paid(order, Actor.STAFF, user, notify_customer=False)
             else:
                 payments.record_offline_payment(order, order.total, user=user, note=_("Paid when ordering"))
-        if data.start_processing:
+        if processing:
             start_processing(order, user=user)
-        if data.send_payment_link and not data.mark_paid and order.total > 0:
+        if payment_link and not mark_as_paid and order.total > 0:
             try:
                 payments.send_payment_link(order, user)
             except payments.PaymentError as error:

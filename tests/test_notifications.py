@@ -240,15 +240,10 @@ def test_a_partial_refund(place, merchant, fondue, commit):
 
 def test_payment_link_switches_to_online_payment_and_emails_the_order_page(merchant, fondue, commit, client):
     staff = StaffFactory()
-    data = orders.ManualOrder(
-        email="kurt@example.ch",
-        items=[orders.Item(fondue, 1)],
-        payment_method="phone",
-        language="en",
-        notify_customer=False,
-        send_payment_link=True,
+    new = orders.NewOrder(
+        items=[orders.Item(fondue, 1)], email="kurt@example.ch", payment_method="phone", language="en", confirm=False
     )
-    order = commit(orders.create_manual_order, data, staff)
+    order = commit(orders.create_manual_order, new, staff, payment_link=True)
     assert order.payment_method == "test" and rows(Kind.ORDER_CONFIRMATION) == [] and rows(Kind.NEW_ORDER) == []
     link = rows(Kind.PAYMENT_LINK)
     assert len(link) == 1 and link[0].to == "kurt@example.ch"
@@ -265,7 +260,7 @@ def test_payment_link_needs_an_online_method(merchant, fondue, commit):
     PaymentMethod.objects.filter(code="test").first().save()  # refresh the cached list
     order = commit(
         orders.create_manual_order,
-        orders.ManualOrder(email="k@example.ch", items=[orders.Item(fondue, 1)], payment_method="phone"),
+        orders.NewOrder(items=[orders.Item(fondue, 1)], email="k@example.ch", payment_method="phone"),
         StaffFactory(),
     )
     with pytest.raises(payments.PaymentError, match="online payment method"):
