@@ -263,16 +263,22 @@ def mark_ready_for_pickup(order, actor=Actor.STAFF, user=None) -> Order:
     return _set_fulfilment_status(order, FulfilmentStatus.READY_FOR_PICKUP, actor, user)
 
 
+def outstanding_payment(order, balance_due=None) -> Decimal:
+    """What the shopper still owes on an order awaiting payment (shipping it asks first); nothing otherwise."""
+    if order.payment_status != PaymentStatus.AWAITING_PAYMENT:
+        return Decimal("0.00")
+    return payments.balance_due(order) if balance_due is None else balance_due
+
+
 def ship_order(order, *, tracking_number="", carrier="", unpaid_ok=False, actor=Actor.STAFF, user=None) -> Order:
     """Mark shipped, with the tracking number when given, in one transaction: the shopper's "shipped" e-mail carries
     the number. An order whose payment is outstanding is shipped only with ``unpaid_ok`` (the merchant confirmed)."""
     with transaction.atomic():
         order = lock_order(order)
         check_fulfilment_transition(order, FulfilmentStatus.SHIPPED)
-        if not unpaid_ok and order.payment_status == PaymentStatus.AWAITING_PAYMENT:
-            outstanding = payments.balance_due(order)
-            if outstanding > 0:
-                raise UnpaidShipment(outstanding)
+        outstanding = outstanding_payment(order)
+        if outstanding > 0 and not unpaid_ok:
+            raise UnpaidShipment(outstanding)
         if tracking_number:
             _set_tracking(order, tracking_number, carrier, actor, user)
         return _set_fulfilment_status(order, FulfilmentStatus.SHIPPED, actor, user)
