@@ -48,7 +48,8 @@ class Payment(models.Model):
         return int((self.amount * 100).to_integral_value())
 
     def confirm(self) -> bool:
-        """Mark confirmed. Call on a row locked with select_for_update. False when already confirmed (no-op)."""
+        """Mark confirmed; False when already confirmed (a no-op). Call on a row read under the order's lock
+        (``payments.services`` takes it first): that lock serialises every change to an order's payments."""
         if self.status == self.Status.CONFIRMED:
             return False
         self.status = self.Status.CONFIRMED

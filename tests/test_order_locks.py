@@ -2,7 +2,8 @@
 
 Each race widens its window with a short pause inside the workflow (after the step the other side must not see
 half-done), so that it is decided by the locks and not by timing: removing ``lock_order`` from confirming a payment,
-recording one or refunding makes one of these fail, as does taking stock in any other order than the products'."""
+recording one or refunding makes one of these fail, as does taking stock in any other order than the products', or
+dropping the row lock of a stored webhook event or of an outgoing e-mail."""
 
 import threading
 import time
@@ -168,3 +169,39 @@ def test_two_checkouts_taking_two_products_in_opposite_order_do_not_deadlock(sto
     assert errors == [None, None]
     assert sorted(order.number for order in results) == [1001, 1002]
     assert Product.objects.get(pk=fondue.pk).stock == Product.objects.get(pk=raclette.pk).stock == 8
+
+
+def test_the_same_webhook_event_applied_twice_at_once_flags_the_order_once(place, hundred, monkeypatch):
+    """The broker may deliver a task twice (acks late): the event's row lock lets only one of them apply it."""
+    order = place(hundred, payment_method="test")
+    payment = order.payments.get()
+    stored = WebhookEvent.objects.create(
+        provider="test",
+        event_id="evt_twice",
+        event_type="payment.succeeded",
+        payment_reference=payment.reference,
+        amount_minor=1,  # not what is due: the order is flagged, once
+        currency="CHF",
+        payload={},
+    )
+    paused(monkeypatch, payments, "flag_mismatch")
+    results, errors = race(lambda: tasks.apply_webhook_event(stored.pk), lambda: tasks.apply_webhook_event(stored.pk))
+    assert errors == [None, None] and sorted(results) == ["processed", "processed"]
+    assert order.events.filter(type="payment_mismatch").count() == 1
+
+
+def test_an_email_handed_over_twice_is_sent_once(place, hundred, monkeypatch):
+    from django.core import mail
+
+    from notifications import delivery
+    from notifications.models import OutgoingEmail
+
+    order = place(hundred)
+    email = OutgoingEmail.objects.filter(order=order, kind="order_confirmation").get()
+    OutgoingEmail.objects.filter(pk=email.pk).update(status="pending", attempts=0, sent_at=None)  # as if not yet sent
+    paused(monkeypatch, delivery, "build_message")
+    mail.outbox = []
+    results, errors = race(lambda: delivery.deliver(email.pk), lambda: delivery.deliver(email.pk))
+    assert errors == [None, None], errors
+    assert results == [None, None], OutgoingEmail.objects.get(pk=email.pk).last_error
+    assert len(mail.outbox) == 1 and OutgoingEmail.objects.get(pk=email.pk).attempts == 1
