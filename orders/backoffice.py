@@ -234,7 +234,7 @@ def order_detail(request, number):
         "order": order,
         "events": events,
         "moves": [(move, move_label(order, move)) for move in moves],
-        "can_ship": FulfilmentStatus.SHIPPED in moves,
+        "can_ship": status.may_ship(order),
         "ship_needs_confirmation": services.outstanding_payment(order, balance_due) > 0,
         "digital_to_deliver": status.delivery(order) == status.Delivery.DIGITAL and FulfilmentStatus.DELIVERED in moves,
         "balance_due": balance_due,

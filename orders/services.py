@@ -349,9 +349,8 @@ def cancel_order(order, actor=Actor.STAFF, user=None, reason="") -> Order:
     with transaction.atomic():
         order = lock_order(order)
         check_payment_transition(order.payment_status, PaymentStatus.CANCELLED)
-        refunded = Decimal("0")
-        if order.payment_status == PaymentStatus.PAID:
-            refunded = payments.refund_all(order, actor=actor, user=user, note=reason)
+        paid = order.payment_status == PaymentStatus.PAID
+        refunded = payments.refund_all(order, actor=actor, user=user, note=reason) if paid else None
         order = set_payment_status(order, PaymentStatus.CANCELLED, actor, user, reason=reason)
         if order.fulfilment_status in OPEN_FULFILMENT:
             order = _set_fulfilment_status(order, FulfilmentStatus.WILL_NOT_DELIVER, actor, user, notify_customer=False)

@@ -83,12 +83,11 @@ def _applies(move: str, old: str, kind: str) -> bool:
 def fulfilment_moves(order) -> list[str]:
     """The fulfilment statuses this order may move to now, in the order the back office offers them."""
     old, kind = order.fulfilment_status, delivery(order)
-    allowed = FULFILMENT_TRANSITIONS.get(old, frozenset())
-    return [move for move in _OFFER_ORDER if move in allowed and _applies(move, old, kind)]
+    return [move for move in _OFFER_ORDER if move in FULFILMENT_TRANSITIONS[old] and _applies(move, old, kind)]
 
 
 def check_payment_transition(old: str, new: str) -> None:
-    if new not in PAYMENT_TRANSITIONS.get(old, frozenset()):
+    if new not in PAYMENT_TRANSITIONS[old]:
         raise TransitionError(
             _("The payment status can't change from “%(old)s” to “%(new)s”.")
             % {"old": PaymentStatus(old).label, "new": PaymentStatus(new).label}
@@ -100,7 +99,7 @@ def check_fulfilment_transition(order, new: str) -> None:
     old, kind = order.fulfilment_status, delivery(order)
     if new in fulfilment_moves(order):
         return
-    if new in FULFILMENT_TRANSITIONS.get(old, frozenset()):
+    if new in FULFILMENT_TRANSITIONS[old]:
         if new == F.READY_FOR_PICKUP:
             raise TransitionError(_("Only orders to be picked up can be ready for pickup."))
         if new == F.SHIPPED and kind == Delivery.DIGITAL:

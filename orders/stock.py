@@ -34,14 +34,15 @@ def _take(product_id: int, quantity: int) -> bool:
 
 
 def _give(product_id: int, quantity: int) -> None:
-    Product.objects.filter(pk=product_id, stock__isnull=False).update(stock=F("stock") + quantity)
+    """Put units back (a product whose stock became unlimited stays unlimited: NULL + n is NULL)."""
+    Product.objects.filter(pk=product_id).update(stock=F("stock") + quantity)
 
 
 def _tracked(items) -> dict[int, tuple[Product, int]]:
     """(product, quantity) pairs summed per product, leaving out products of unlimited stock, in product order."""
     wanted: dict[int, tuple[Product, int]] = {}
     for product, quantity in items:
-        if product.stock is None or quantity <= 0:
+        if product.stock is None:
             continue
         wanted[product.pk] = (product, wanted.get(product.pk, (product, 0))[1] + quantity)
     return dict(sorted(wanted.items()))

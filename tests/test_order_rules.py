@@ -144,3 +144,19 @@ def test_pay_now_only_while_an_online_payment_is_due(client, place, fondue):
     response = client.post(f"/en/order/{order.token}/pay/", follow=True)
     assert "This order needs no payment." in response.content.decode()
     assert Order.objects.get(pk=order.pk).payment_status == "paid"
+
+
+def test_a_one_franc_order_is_paid_online_and_a_free_one_needs_no_payment(client, place, store):
+    from orders.status import can_pay_online, needs_payment
+
+    one_franc = ProductFactory(name="Test product", price=Decimal("1.00"), stock=None, requires_shipping=False)
+    order = place(one_franc, payment_method="test")
+    assert needs_payment(order) and can_pay_online(order)
+    assert "Pay now" in client.get(f"/en/order/{order.token}/").content.decode()
+    store.zero_total_status = "awaiting_payment"
+    store.save()
+    free = place(ProductFactory(price=Decimal("0.00"), stock=None, requires_shipping=False), payment_method="test")
+    assert free.payment_status == "awaiting_payment" and not needs_payment(free) and not can_pay_online(free)
+    assert "Pay now" not in client.get(f"/en/order/{free.token}/").content.decode()
+    with pytest.raises(payments.PaymentError, match="needs no payment"):
+        payments.send_payment_link(free, None)

@@ -219,3 +219,106 @@ def test_the_migration_records_what_existing_orders_hold(store, shipping):
     executor.migrate(executor.loader.graph.leaf_nodes())
     assert list(OrderStock.objects.values_list("order_id", "product_id", "quantity")) == [(open_order.pk, fondue.pk, 3)]
     assert importlib.import_module("orders.migrations.0007_order_stock").backfill_stock
+
+
+def add_line(order, product, quantity, adjust_stock):
+    services.edit_order(order, {}, [services.LineChange(None, quantity, product.price, product)], None, adjust_stock)
+
+
+def set_quantities(order, quantities: dict, adjust_stock=True):
+    changes = [
+        services.LineChange(line.pk, quantities[line.sku], line.unit_price)
+        for line in order.lines.all()
+        if line.sku in quantities
+    ]
+    services.edit_order(order, {}, changes, None, adjust_stock=adjust_stock)
+
+
+@pytest.fixture
+def mug(db):
+    return ProductFactory(name="Mug", sku="MUG-1", price=Decimal("20.00"), stock=5)
+
+
+def test_one_more_unit_with_adjusting_takes_one(place, fondue):
+    order = place(fondue, 2)
+    set_quantities(order, {"FON-1": 3})
+    assert stock(fondue) == START - 3 and held(order) == {"FON-1": 3}
+
+
+def test_two_lines_of_one_product_are_adjusted_together(place, fondue):
+    order = place(fondue, 2)
+    line = order.lines.get()
+    services.edit_order(
+        order,
+        {},
+        [services.LineChange(line.pk, 3, line.unit_price), services.LineChange(None, 2, fondue.price, fondue)],
+        None,
+        adjust_stock=True,
+    )
+    assert stock(fondue) == START - 5 and held(order) == {"FON-1": 5}
+
+
+def test_reducing_a_product_the_order_does_not_hold_gives_nothing_back(place, fondue, mug):
+    order = place(mug, 2)
+    add_line(order, fondue, 1, adjust_stock=False)  # fondue (the lower id) is on the order but not held
+    set_quantities(order, {"FON-1": 0, "MUG-1": 1})
+    assert stock(fondue) == START  # nothing was taken, nothing comes back
+    assert stock(mug) == 4 and held(order) == {"MUG-1": 1}  # the next product is still adjusted
+
+
+def test_giving_a_product_back_leaves_the_other_products_and_orders_alone(place, fondue, mug):
+    other = place(fondue, 1)
+    order = place(fondue, 2)
+    add_line(order, mug, 1, adjust_stock=True)
+    set_quantities(order, {"FON-1": 0})
+    assert held(order) == {"MUG-1": 1} and held(other) == {"FON-1": 1}
+    assert stock(fondue) == START - 1 and stock(mug) == 4
+
+
+def test_adjusting_with_nothing_left_says_none_are_left(place, fondue):
+    order = place(fondue, 2)
+    Product.objects.filter(pk=fondue.pk).update(stock=0)
+    with translation.override("en"), pytest.raises(TransitionError, match=r"\(0 left\)"):
+        set_quantities(order, {"FON-1": 3})
+
+
+def test_adjusting_unlimited_or_deleted_products_changes_no_stock(place, fondue):
+    ebook = ProductFactory(name="Ebook", sku="EB-1", stock=None, requires_shipping=False)
+    order = place(ebook, 1)
+    set_quantities(order, {"EB-1": 4})
+    assert held(order) == {} and Product.objects.get(pk=ebook.pk).stock is None
+    fondue_order = place(fondue, 2)
+    fondue.delete()  # deleted from the catalog: its lines keep their snapshot, nothing to adjust
+    set_quantities(fondue_order, {"FON-1": 1})
+    assert fondue_order.lines.get().quantity == 1 and held(fondue_order) == {}
+
+
+def test_restoring_names_every_product_given_back(place, fondue, mug):
+    order = place(fondue, 2)
+    add_line(order, mug, 3, adjust_stock=True)
+    add_line(order, fondue, 1, adjust_stock=True)
+    restored = services.cancel_order(order).events.get(type="stock_restored").data["items"]
+    assert restored == {"FON-1": 3, "MUG-1": 3}
+    assert (stock(fondue), stock(mug)) == (START, 5)
+
+
+def manual(*items):
+    return services.create_manual_order(
+        services.NewOrder(items=[services.Item(p, q) for p, q in items], email="k@example.ch", payment_method="phone"),
+        None,
+    )
+
+
+def test_a_new_order_takes_each_tracked_product_once_summed_over_its_lines(store, fondue, mug):
+    ebook = ProductFactory(name="Ebook", sku="EB-1", stock=None, requires_shipping=False)
+    order = manual((ebook, 1), (mug, 2), (fondue, 1), (mug, 1))  # unlimited first, one product on two lines
+    assert held(order) == {"FON-1": 1, "MUG-1": 3}
+    assert (stock(fondue), stock(mug)) == (START - 1, 2)
+
+
+def test_a_new_order_of_a_sold_out_product_says_none_are_left(store, fondue):
+    Product.objects.filter(pk=fondue.pk).update(stock=0)
+    fondue.refresh_from_db()
+    with translation.override("en"), pytest.raises(TransitionError) as refused:
+        manual((fondue, 1))
+    assert str(refused.value) == "Not enough stock of Fondue Set (0 left)."
