@@ -108,10 +108,9 @@ def restore(order, actor=OrderEvent.Actor.SYSTEM, user=None) -> dict[str, int]:
     """Give back everything the order holds and empty its record, so that a second call gives back nothing.
     Returns the units given back per SKU (also written on the timeline)."""
     holdings = list(order.stock.filter(quantity__gt=0).select_related("product").order_by("product_id"))
-    restored: dict[str, int] = {}
     for holding in holdings:
         _give(holding.product_id, holding.quantity)
-        restored[holding.product.sku] = restored.get(holding.product.sku, 0) + holding.quantity
+    restored = {holding.product.sku: holding.quantity for holding in holdings}  # one record per product
     if holdings:
         OrderStock.objects.filter(pk__in=[holding.pk for holding in holdings]).delete()
         transaction.on_commit(bump_catalog_version)

@@ -151,3 +151,31 @@ def test_an_unpaid_order_cannot_be_refunded(place, fondue):
     with pytest.raises(payments.PaymentError) as refused:
         services.refund_order(order, Decimal("10.00"))
     assert str(refused.value) == "Only paid orders can be refunded."
+
+
+def test_a_second_partial_refund_takes_what_is_left_of_each_payment(place, fondue):
+    order = paid_in_two_parts(place, fondue)  # 50.– then 79.–
+    payments.refund(order, Decimal("70.00"))  # from the 79.–: 9.– left on it
+    payments.refund(order, Decimal("30.00"))  # 9.– from the 79.–, then 21.– from the 50.–
+    by_payment = {}
+    for refund in Refund.objects.select_related("payment"):
+        by_payment[refund.payment.amount] = by_payment.get(refund.payment.amount, 0) + refund.amount
+    assert by_payment == {Decimal("79.00"): Decimal("79.00"), Decimal("50.00"): Decimal("21.00")}
+    assert set(Refund.objects.values_list("note", flat=True)) == {""}
+    assert [e[4]["note"] for e in events(order, "refunded")] == ["", ""]
+
+
+def test_refunding_everything_left_skips_payments_already_refunded(place, fondue):
+    order = paid_in_two_parts(place, fondue)
+    payments.refund(order, Decimal("79.00"))  # the later payment, in full
+    assert payments.refund_all(order) == Decimal("50.00")
+    assert sorted(Refund.objects.values_list("amount", "note")) == [(Decimal("50.00"), ""), (Decimal("79.00"), "")]
+    assert events(order, "refunded")[-1][:2] == ("staff", None) and events(order, "refunded")[-1][4]["note"] == ""
+
+
+def test_a_cancellation_by_the_system_is_recorded_as_the_systems(place, fondue):
+    order = place(fondue)
+    payments.record_offline_payment(order, order.total)
+    services.cancel_order(order, actor=OrderEvent.Actor.SYSTEM, reason="Payment expired")
+    assert {e[0] for e in events(order, "refunded") + events(order, "stock_restored")} == {"system"}
+    assert events(order, "payment_status")[-1][:4] == ("system", None, "paid", "cancelled")
