@@ -108,7 +108,8 @@ def email_log(request):
         if data["kind"]:
             emails = emails.filter(kind=data["kind"])
         if q := data["q"].strip().lstrip("#"):
-            emails = emails.filter(Q(order__number=int(q)) if q.isdigit() and len(q) < 10 else Q(to__iexact=q))
+            is_number = q.isascii() and q.isdigit() and len(q) < 10  # "②" is a digit to str.isdigit
+            emails = emails.filter(Q(order__number=int(q)) if is_number else Q(to__iexact=q))
     page = Paginator(emails.order_by("-created_at", "-id"), 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

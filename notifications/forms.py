@@ -4,6 +4,8 @@ from django import forms
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
+from shop.form_fields import single_line
+
 from .kinds import KINDS, SWITCHABLE, Kind
 from .models import EmailSettings, OutgoingEmail
 
@@ -34,6 +36,9 @@ class EmailSettingsForm(forms.ModelForm):
 
     def merchant_switches(self):
         return self.switches(True)
+
+    def clean_sender_name(self):
+        return single_line(self.cleaned_data["sender_name"])
 
     def clean_merchant_recipients(self):
         addresses = [a for a in re.split(r"[\s,;]+", self.cleaned_data["merchant_recipients"]) if a]

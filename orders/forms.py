@@ -1,17 +1,21 @@
+from datetime import date
 from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from payments.providers import PROVIDERS
 from shop.catalog.models import Product
 from shop.checkout.models import ShippingMethod
+from shop.form_fields import FiniteDecimalField
 
 from .models import COUNTRIES
 from .status import FulfilmentStatus, PaymentStatus
 from .tracking import Carrier
 
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)  # the dates the order filters accept
 SORTS = {
     "-created": ("-created_at", "-id"),
     "created": ("created_at", "id"),
@@ -29,8 +33,12 @@ class OrderFilterForm(forms.Form):
         label=_("Fulfilment status"), required=False, choices=[("", _("All"))] + FulfilmentStatus.choices
     )
     payment_method = forms.ChoiceField(label=_("Payment method"), required=False)
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        label=pgettext_lazy("start date", "From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=pgettext_lazy("end date", "To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     test = forms.ChoiceField(
         label=_("Test orders"),
         required=False,
@@ -53,15 +61,19 @@ class OrderFilterForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        for name in ("date_from", "date_to"):  # a year-1 date can't be turned into a time zone's datetime
+            if data.get(name) and not FIRST_DAY <= data[name] <= LAST_DAY:
+                self.add_error(name, _("Choose a date between 2000 and 2099."))
+                data[name] = None
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             raise forms.ValidationError(_("The start date is after the end date."))
         data["q"] = "".join(ch for ch in data.get("q", "") if ch.isprintable()).strip()
         return data
 
 
-def payment_amount_field(label) -> forms.DecimalField:
+def payment_amount_field(label) -> FiniteDecimalField:
     """An amount of money that changes hands (a payment received, a refund): CHF 0.01 to 1,000,000, in cents."""
-    return forms.DecimalField(
+    return FiniteDecimalField(
         label=label, min_value=Decimal("0.01"), max_value=Decimal("1000000"), decimal_places=2, max_digits=10
     )
 
@@ -113,7 +125,7 @@ class ConfirmForm(forms.Form):
 
 
 def _money_field(label, required=True):
-    return forms.DecimalField(
+    return FiniteDecimalField(
         label=label,
         required=required,
         min_value=Decimal("0"),
@@ -193,7 +205,7 @@ class OrderEditForm(forms.Form):
     email = forms.EmailField(label=_("E-mail"))
     phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
     shipping_total = _money_field(_("Shipping cost"))
-    adjustment = forms.DecimalField(
+    adjustment = FiniteDecimalField(
         label=_("Discount (−) or surcharge (+)"),
         min_value=Decimal("-1000000"),
         max_value=Decimal("1000000"),
@@ -234,5 +246,24 @@ class EditLineForm(forms.Form):
     unit_price = _money_field(_("Unit price"))
 
 
-EditLineFormSet = forms.formset_factory(EditLineForm, extra=0, max_num=200)
+class BaseEditLineFormSet(forms.BaseFormSet):
+    """The order's lines, each exactly once: a form posted for other lines (the page was open while the order changed,
+    or hand-made) is refused as a whole."""
+
+    def __init__(self, *args, line_ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.line_ids = sorted(line_ids)
+
+    def clean(self):
+        if any(self.errors):
+            return
+        posted = [form.cleaned_data.get("line") for form in self.forms]
+        counts = (self.initial_form_count(), self.total_form_count())
+        if None in posted or sorted(posted) != self.line_ids or counts != (len(self.line_ids),) * 2:
+            raise forms.ValidationError(
+                _("The order's lines have changed since this page was opened: please reload it and try again.")
+            )
+
+
+EditLineFormSet = forms.formset_factory(EditLineForm, formset=BaseEditLineFormSet, extra=0, max_num=200)
 NewLineFormSet = forms.formset_factory(LineForm, extra=2, max_num=20)

@@ -32,7 +32,7 @@ from .status import (
     check_fulfilment_transition,
     check_payment_transition,
 )
-from .totals import compute_totals
+from .totals import MAX_TOTAL, compute_totals
 from .tracking import Carrier, tracking_url
 
 ADDRESS_FIELDS = ("name", "company", "street", "postcode", "city", "country")
@@ -40,6 +40,11 @@ Actor = OrderEvent.Actor
 Type = OrderEvent.Type
 
 __all__ = ["TransitionError"]
+
+
+class OrderTooLarge(TransitionError):
+    def __init__(self):
+        super().__init__(_("The order total can't be more than %(amount)s.") % {"amount": format_chf(MAX_TOTAL)})
 
 
 class UnpaidShipment(TransitionError):
@@ -99,6 +104,8 @@ def create_order(new: NewOrder, store) -> Order:
         shipping_method=method,
         shipping_cost=new.shipping_cost,
     )
+    if totals.total > MAX_TOTAL:
+        raise OrderTooLarge()
     shipping = new.shipping if method and not pickup else {}
     billing = new.billing or shipping
     order = Order.objects.create(
@@ -451,6 +458,8 @@ def edit_order(order, changes: dict, line_changes: list[LineChange], user, adjus
             shipping_cost=order.shipping_total,
             adjustment=order.adjustment,
         )
+        if totals.total > MAX_TOTAL:
+            raise OrderTooLarge()
         order.subtotal, order.vat_total, order.total = totals.subtotal, totals.vat, totals.total
         order.save()
         if order.total != before_total:

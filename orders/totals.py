@@ -6,6 +6,9 @@ from decimal import Decimal
 from shop.money import to_money, vat_by_rate
 
 ZERO = Decimal("0.00")
+# The most one order may come to: far beyond what a shop sells at once, well inside what the columns hold (12 digits),
+# so that a typing slip (999 × CHF 1,000,000) is refused instead of stored.
+MAX_TOTAL = Decimal("10000000.00")
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,7 @@ class WebhookEvent(models.Model):
         PROCESSED = "processed", _("Processed")
         IGNORED = "ignored", _("Ignored")
         ERROR = "error", _("Error")
+        REJECTED = "rejected", _("Rejected")  # signed, but with values that can't be right: never applied
 
     provider = models.CharField(max_length=32)
     event_id = models.CharField(max_length=200)

@@ -1,7 +1,9 @@
 """Provider webhooks, the receiving half: verify the signature on the raw body, store the event once, answer at once.
 The stored event is applied after the commit by a Celery task (``payments.tasks.process_webhook_event``)."""
 
+import hashlib
 import logging
+import math
 
 from django.db import IntegrityError, transaction
 
@@ -22,21 +24,82 @@ def receive_webhook(provider_code: str, body: bytes, headers) -> list[WebhookEve
         raise WebhookError("unknown provider")
     stored = []
     for event in provider.parse_webhook(body, headers):
+        problem = event.problem or _problem(event)
+        fields = _storable(event) if problem else {}
         try:
             with transaction.atomic():
                 row = WebhookEvent.objects.create(
                     provider=provider.code,
-                    event_id=event.event_id,
-                    event_type=event.type,
-                    payment_reference=event.payment_reference,
-                    amount_minor=event.amount_minor,
-                    currency=event.currency,
-                    message=event.message[:300],
-                    payload=event.raw,
+                    event_id=fields.get("event_id", event.event_id),
+                    event_type=fields.get("event_type", event.type),
+                    payment_reference=fields.get("payment_reference", event.payment_reference),
+                    amount_minor=fields.get("amount_minor", event.amount_minor),
+                    currency=fields.get("currency", event.currency),
+                    message=_clean(event.message)[:300],
+                    payload=_json_safe(event.raw),
+                    status=WebhookEvent.Status.REJECTED if problem else WebhookEvent.Status.RECEIVED,
+                    error=problem,
                 )
         except IntegrityError:
-            logger.info("Webhook %s:%s received again; already stored", provider.code, event.event_id)
+            logger.info("Webhook %s:%s received again; already stored", provider.code, event.event_id[:200])
             continue
-        transaction.on_commit(lambda pk=row.pk: process_webhook_event.delay(pk))
+        if problem:  # answered 2xx all the same, so that the provider stops sending it; never applied
+            logger.warning("Webhook %s:%s rejected: %s", provider.code, row.event_id, problem)
+        else:
+            transaction.on_commit(lambda pk=row.pk: process_webhook_event.delay(pk))
         stored.append(row)
     return stored
+
+
+MAX_AMOUNT_MINOR = 10**11  # CHF 1,000,000,000.–, far beyond any order, well inside the column
+
+
+def _problem(event) -> str:
+    """Why a verified event can't be taken as it says (values no provider sends, or columns can't hold)."""
+    texts = (event.event_id, event.type, event.payment_reference, event.currency, event.message)
+    if any("\x00" in text for text in texts):
+        return "a value contains a NUL character"
+    if not event.event_id or len(event.event_id) > 200:
+        return "the event id is empty or too long"
+    if len(event.type) > 100 or len(event.payment_reference) > 120:
+        return "the event type or payment reference is too long"
+    if event.currency and not (len(event.currency) == 3 and event.currency.isascii() and event.currency.isalpha()):
+        return "the currency is not a three-letter code"
+    if event.amount_minor is not None and not 0 <= event.amount_minor <= MAX_AMOUNT_MINOR:
+        return "the amount is out of range"
+    return ""
+
+
+def _storable(event) -> dict:
+    """The columns of a rejected event, cut to what they hold (a too long or odd id is kept as its hash, so that the
+    same event sent again is still stored once)."""
+    event_id = _clean(event.event_id)
+    if event_id != event.event_id or not event_id or len(event_id) > 200:
+        event_id = "sha256:" + hashlib.sha256(event.event_id.encode("utf-8", "surrogatepass")).hexdigest()
+    amount = event.amount_minor
+    return {
+        "event_id": event_id,
+        "event_type": _clean(event.type)[:100],
+        "payment_reference": _clean(event.payment_reference)[:120],
+        "amount_minor": amount if amount is not None and 0 <= amount <= MAX_AMOUNT_MINOR else None,
+        "currency": _clean(event.currency)[:3],
+    }
+
+
+def _clean(text: str) -> str:
+    return text.replace("\x00", "\ufffd")
+
+
+def _json_safe(value):
+    """The raw event as JSON any database stores: no NUL character (PostgreSQL refuses it), no infinite number."""
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**63:
+        return str(value)
+    if isinstance(value, dict):
+        return {_clean(str(key)): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    return value

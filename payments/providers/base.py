@@ -17,6 +17,7 @@ class ProviderEvent:
     provider_reference: str = ""
     message: str = ""
     raw: dict = field(default_factory=dict)
+    problem: str = ""  # signed, but a value we can't accept: the event is stored as rejected
 
 
 class Provider:

@@ -8,6 +8,7 @@ HMAC-SHA256(secret, "<t>.<raw body>"), checked on the raw body with a timestamp 
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 
@@ -19,6 +20,7 @@ from .base import Provider, ProviderEvent, WebhookError
 
 HEADER = "Test-Signature"
 TOLERANCE_SECONDS = 300
+SIGNATURE = re.compile(r"[0-9a-f]{64}")
 OUTCOMES = {"pay": "payment.succeeded", "decline": "payment.failed", "pending": "payment.pending"}
 
 
@@ -60,29 +62,33 @@ class TestProvider(Provider):
 
     def parse_webhook(self, body: bytes, headers) -> list[ProviderEvent]:
         header = headers.get(HEADER, "")
-        try:
-            parts = dict(item.split("=", 1) for item in header.split(","))
-            timestamp = int(parts["t"])
-            signature = parts["v1"]
-        except (ValueError, KeyError) as error:
-            raise WebhookError("missing or malformed signature header") from error
-        if abs(time.time() - timestamp) > TOLERANCE_SECONDS:
+        parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+        timestamp, signature = parts.get("t", ""), parts.get("v1", "")
+        # Checked for shape before any arithmetic or comparison: a timestamp of hundreds of digits, or a signature
+        # that is not hex, is refused as malformed (and never compared with the expected one).
+        well_formed = timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12
+        if not (well_formed and SIGNATURE.fullmatch(signature)):
+            raise WebhookError("missing or malformed signature header")
+        if abs(time.time() - int(timestamp)) > TOLERANCE_SECONDS:
             raise WebhookError("timestamp outside the tolerance")
-        expected = sign(body, timestamp).split("v1=", 1)[1]
+        expected = sign(body, int(timestamp)).split("v1=", 1)[1]
         if not hmac.compare_digest(expected, signature):
             raise WebhookError("signature does not match")
         try:
             event = json.loads(body)
             data = event["data"]
+            amount = data["amount"]
             return [
                 ProviderEvent(
                     event_id=str(event["id"]),
                     type=str(event["type"]),
                     payment_reference=str(data["payment_reference"]),
-                    amount_minor=int(data["amount"]),
+                    # a signed event with an amount that is no whole number of Rappen is stored, and rejected
+                    amount_minor=amount if type(amount) is int else None,
                     currency=str(data["currency"]),
                     message=str(data.get("message", "")),
                     raw=event,
+                    problem="" if type(amount) is int else "the amount is not a whole number of minor units",
                 )
             ]
         except (ValueError, KeyError, TypeError) as error:

@@ -12,6 +12,7 @@ from orders.models import COUNTRIES
 from payments.providers import PROVIDERS
 from shop.checkout.forms import POSTCODE
 from shop.checkout.models import ShippingMethod
+from shop.form_fields import FiniteDecimalField, single_line
 
 from .models import Store
 
@@ -77,7 +78,7 @@ class PositionField(forms.IntegerField):
         )
 
 
-class MoneyField(forms.DecimalField):
+class MoneyField(FiniteDecimalField):
     """An amount in francs, ≥ 0, two decimals at most. Takes what Swiss merchants type: ``7.50``, ``7,50``,
     ``1’250``, ``CHF 7.–``."""
 
@@ -165,7 +166,7 @@ class StoreGeneralForm(forms.ModelForm):
         }
 
     def clean_name(self):
-        name = self.cleaned_data["name"].strip()
+        name = single_line(self.cleaned_data["name"].strip())
         if not name:
             raise ValidationError(_("Enter the store's name: shoppers see it on every page."), code="required")
         return name

@@ -1,12 +1,13 @@
 """The merchant shell: login, logout, dashboard. Every view here requires a staff login."""
 
 from datetime import datetime, time
+from functools import wraps
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import user_passes_test
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import redirect_to_login
 from django.db.models import Count, Q, Sum
 from django.shortcuts import render
 from django.utils import timezone
@@ -23,10 +24,30 @@ def is_staff(user) -> bool:
     return user.is_active and user.is_staff
 
 
-staff_required = user_passes_test(is_staff, login_url=settings.LOGIN_URL)
+def staff_required(view):
+    """Staff only. Someone not logged in is sent to the login page; someone logged in without staff rights is told so,
+    with a way to log out (sending them to the login page, which sends logged-in users back here, would loop)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if is_staff(request.user):
+            return view(request, *args, **kwargs)
+        if request.user.is_authenticated:
+            return render(request, "backoffice/no_access.html", status=403)
+        return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+
+    return wrapped
 
 
 class StaffAuthenticationForm(AuthenticationForm):
+    def clean(self):
+        # No user name is longer than the column holds: a longer one is cut before it is checked (and before the
+        # failed attempt is recorded for the rate limit, whose column is no longer either).
+        limit = self.fields["username"].max_length or 150
+        if len(self.cleaned_data.get("username") or "") > limit:
+            self.cleaned_data["username"] = self.cleaned_data["username"][:limit]
+        return super().clean()
+
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)
         if not user.is_staff:

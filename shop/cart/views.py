@@ -2,6 +2,7 @@
 answer a redirect, with the outcome in a message. Bad input is answered with a message, never an error page."""
 
 from django.contrib import messages
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
@@ -14,8 +15,10 @@ from .forms import AddToCartForm, LineForm, UpdateLineForm, first_error
 def _back(request, default="cart:detail"):
     """Where a non-JavaScript form post returns: the page it came from when that is ours, else the cart."""
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
+    # A path of ours only ("/en/p/…"): anything else — another site, or a bare word that redirect() would take for a
+    # view name — goes to the default.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return HttpResponseRedirect(target)
     return redirect(default)
 
 

@@ -112,6 +112,7 @@ def product_edit(request, pk=None):
         "name": product.name,
         "image": product.image,
         "in_shop": product.pk is not None and product.is_active and product.category.is_active,
+        "url": product.get_absolute_url() if product.pk else "",  # before the form changes the slug it validates
     }
     if request.method == "POST":
         form = ProductForm(request.POST, request.FILES, instance=product)

@@ -110,6 +110,8 @@ def place_order(token: str | None, data: CheckoutData, language: str) -> Order:
         )
         try:
             order = orders.create_order(new, store)
+        except orders.OrderTooLarge as error:
+            raise CheckoutError(str(error)) from error
         except OutOfStock as error:
             if error.left:
                 message = _("Sorry, only %(count)d of %(name)s left. Please change the quantity in your cart.")

@@ -1,0 +1,368 @@
+"""Never a 500: hypothesis throws hostile values at every form and endpoint, through the real views.
+
+Values are drawn from what broke the shop before (digits that are not ASCII, NUL bytes, "sNaN", "1e999", year-1
+dates, CR/LF, numbers beyond the columns, very long strings) mixed with random text. Each test counts its requests
+in ``REQUESTS`` so that the run can report them (printed at the end of the session with ``-s``)."""
+
+import collections
+import json
+import time
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from payments.providers.test import sign
+
+pytestmark = pytest.mark.django_db
+REQUESTS: collections.Counter = collections.Counter()
+EXAMPLES = 25
+fuzz = hsettings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+
+NASTY = st.sampled_from(
+    [
+        "",
+        "0",
+        "-1",
+        "1e999",
+        "-1e999",
+        "sNaN",
+        "NaN",
+        "Infinity",
+        "99999999999999999999999",
+        "0.001",
+        "1'000.50",
+        "7,50",
+        "CHF 7.–",
+        "²",
+        "①",
+        "٣",
+        "#²³",
+        "0001-01-01",
+        "9999-12-31",
+        "2026-02-30",
+        "\x00",
+        "a\x00b",
+        "\r\n",
+        "x\r\nBcc: a@b.c",
+        "<script>alert(1)</script>",
+        '=HYPERLINK("http://x")',
+        "' OR 1=1 --",
+        "é" * 300,
+        "a" * 5000,
+        "on",
+        "true",
+        "[]",
+        "{}",
+    ]
+)
+VALUE = st.one_of(NASTY, st.text(max_size=60), st.integers(min_value=-(10**20), max_value=10**20).map(str))
+
+
+@pytest.fixture
+def product(db):
+    """Unlimited stock: the examples of one test share its database, and each may place an order."""
+    from tests.factories import ProductFactory
+
+    return ProductFactory(name="Fuzz Fondue", sku="FUZ-1", stock=None)
+
+
+def form(fields):
+    return st.dictionaries(st.sampled_from(fields), VALUE, max_size=len(fields))
+
+
+def answered(response, key):
+    REQUESTS[key] += 1
+    assert response.status_code < 500, key
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report():
+    yield
+    if REQUESTS:
+        print("\nfuzz requests per form/endpoint (all answered below 500):")
+        for key, count in sorted(REQUESTS.items()):
+            print(f"  {count:5d}  {key}")
+
+
+# Storefront ---------------------------------------------------------------------------------------------------------
+
+
+@fuzz
+@given(params=form(["q", "page", "sort"]))
+def test_storefront_browsing(client, store, product, params):
+    for path in ("/en/search/", f"/en/c/{product.category.slug}/", "/en/"):
+        answered(client.get(path, params), f"GET {path.split('/')[2] or 'home'}")
+
+
+@fuzz
+@given(data=form(["product", "line", "quantity", "next"]), htmx=st.booleans())
+def test_cart_actions(client, store, product, data, htmx):
+    extra = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    for path in ("/en/cart/add/", "/en/cart/update/", "/en/cart/remove/"):
+        answered(client.post(path, data, **extra), f"POST {path}")
+
+
+@fuzz
+@given(
+    data=form(
+        [
+            "email",
+            "phone",
+            "payment_method",
+            "shipping_method",
+            "shipping_name",
+            "shipping_postcode",
+            "shipping_country",
+            "billing_same",
+            "billing_name",
+            "billing_country",
+        ]
+    )  # fmt: skip
+)
+def test_checkout_and_its_summary(client, store, shipping, product, data):
+    client.post("/en/cart/add/", {"product": product.pk, "quantity": "1"})
+    for path in ("/en/checkout/", "/en/checkout/summary/"):
+        answered(client.post(path, data, HTTP_HX_REQUEST="true" if "summary" in path else ""), f"POST {path}")
+
+
+@fuzz
+@given(token=VALUE, outcome=VALUE)
+def test_order_page_payment_and_test_provider_page(client, store, place, product, token, outcome):
+    order = place(product, payment_method="test")
+    for path in (f"/en/order/{token}/", f"/en/order/{order.token}/pay/", f"/pay/test/{token}/"):
+        method = client.post if path.endswith("pay/") else client.get
+        answered(method(path), f"{method.__name__.upper()} {'/'.join(path.split('/')[1:3])}")
+    reference = order.payments.get().reference
+    answered(client.post(f"/pay/test/{reference}/", {"outcome": outcome}), "POST pay/test")
+
+
+# Webhooks -----------------------------------------------------------------------------------------------------------
+
+
+@fuzz
+@given(
+    event_id=VALUE, type=VALUE, amount=st.one_of(VALUE, st.integers(), st.floats()), currency=VALUE, reference=VALUE,
+    header=st.one_of(VALUE, st.just("valid")),
+)  # fmt: skip
+def test_webhooks_signed_or_not(client, store, event_id, type, amount, currency, reference, header):
+    body = json.dumps(
+        {"id": event_id, "type": type, "data": {"payment_reference": reference, "amount": amount, "currency": currency}}
+    ).encode()
+    signature = sign(body, int(time.time())) if header == "valid" else header
+    response = client.post("/webhooks/test/", body, content_type="application/json", HTTP_TEST_SIGNATURE=signature)
+    answered(response, "POST /webhooks/test/")
+    assert response.status_code in (200, 400)
+
+
+# Back office --------------------------------------------------------------------------------------------------------
+
+
+@fuzz
+@given(data=form(["username", "password", "next"]))
+def test_login(client, settings, data):
+    settings.AXES_ENABLED = True
+    answered(client.post("/backoffice/login/", data), "POST /backoffice/login/")
+
+
+@fuzz
+@given(
+    params=form(
+        [
+            "q",
+            "payment_status",
+            "fulfilment_status",
+            "payment_method",
+            "date_from",
+            "date_to",
+            "test",
+            "sort",
+            "page",
+            "seen",
+            "fragment",
+        ]
+    )  # fmt: skip
+)
+def test_order_list_and_export(client, staff, place, product, params):
+    place(product)
+    answered(client.get("/backoffice/orders/", params), "GET orders list")
+    response = client.get("/backoffice/orders/export.csv", params)
+    if response.status_code == 200 and response.streaming:
+        b"".join(response.streaming_content)
+    answered(response, "GET orders export.csv")
+    answered(client.get("/backoffice/orders/process/", params), "GET process orders")
+
+
+ACTIONS = ["processing", "ready_for_pickup", "shipped", "delivered", "will_not_deliver", "returned", "record_payment",
+           "tracking", "tracking_shipped", "refund", "payment_link", "note", "cancel", "delete_test"]  # fmt: skip
+
+
+@fuzz
+@given(
+    action=st.one_of(st.sampled_from(ACTIONS), VALUE),
+    data=form(
+        [
+            "amount",
+            "paid_on",
+            "note",
+            "tracking_number",
+            "carrier",
+            "text",
+            "confirm",
+            "reason",
+            "restock",
+            "unpaid_ok",
+            "next",
+        ]
+    ),  # fmt: skip
+)
+def test_order_actions(client, staff, place, product, action, data):
+    order = place(product)
+    answered(client.post(f"/backoffice/orders/{order.number}/action/", {**data, "action": action}), "POST order action")
+    answered(client.get(f"/backoffice/orders/{order.number}/"), "GET order page")
+
+
+@fuzz
+@given(
+    data=form(
+        [
+            "lines-TOTAL_FORMS",
+            "lines-INITIAL_FORMS",
+            "lines-0-line",
+            "lines-0-quantity",
+            "lines-0-unit_price",
+            "new-TOTAL_FORMS",
+            "new-INITIAL_FORMS",
+            "new-0-product",
+            "new-0-quantity",
+            "new-0-unit_price",
+            "email",
+            "shipping_total",
+            "adjustment",
+            "adjustment_label",
+            "adjust_stock",
+            "billing_country",
+        ]
+    )  # fmt: skip
+)
+def test_order_edit(client, staff, place, product, data):
+    from tests.test_backoffice_manual_orders import edit_data
+
+    order = place(product)
+    answered(client.post(f"/backoffice/orders/{order.number}/edit/", {**edit_data(order), **data}), "POST order edit")
+
+
+@fuzz
+@given(
+    data=form(
+        [
+            "lines-TOTAL_FORMS",
+            "lines-0-product",
+            "lines-0-quantity",
+            "lines-0-unit_price",
+            "email",
+            "name",
+            "street",
+            "postcode",
+            "city",
+            "country",
+            "shipping_method",
+            "shipping_cost",
+            "payment_method",
+            "mark_paid",
+            "language",
+            "send_payment_link",
+        ]
+    )  # fmt: skip
+)
+def test_manual_order(client, staff, store, product, data):
+    from tests.test_backoffice_manual_orders import manual
+
+    answered(client.post("/backoffice/orders/new/", {**manual(), **data}), "POST new order")
+
+
+@fuzz
+@given(
+    data=form(
+        [
+            "sender_name",
+            "sender_email",
+            "merchant_recipients",
+            "merchant_language",
+            "copy_customer_emails",
+            "to",
+            "status",
+            "kind",
+            "q",
+            "page",
+        ]
+    )  # fmt: skip
+)
+def test_email_settings_test_email_and_log(client, staff, store, data):
+    answered(client.post("/backoffice/settings/email/", data), "POST email settings")
+    answered(client.post("/backoffice/settings/email/test/", data), "POST test e-mail")
+    answered(client.get("/backoffice/settings/email/log/", data), "GET e-mail log")
+
+
+@fuzz
+@given(
+    data=form(
+        [
+            "name",
+            "email",
+            "phone",
+            "street",
+            "postcode",
+            "city",
+            "country",
+            "vat_number",
+            "test_mode",
+            "zero_total_status",
+            "plan",
+            "bank_iban",
+            "bank_account_holder",
+            "order",
+            "enabled",
+            "kind",
+            "price",
+            "free_above",
+            "pickup_address",
+            "position",
+            "is_active",
+        ]
+    )  # fmt: skip
+)
+def test_settings_pages(client, staff, store, shipping, data):
+    for path in ("general/", "payment/", "shipping/new/", f"shipping/{shipping['post'].pk}/"):
+        answered(client.post(f"/backoffice/settings/{path}", data), f"POST settings {path.split('/')[0]}")
+
+
+@fuzz
+@given(
+    data=form(
+        [
+            "name",
+            "slug",
+            "sku",
+            "category",
+            "description",
+            "price",
+            "vat_rate",
+            "stock",
+            "requires_shipping",
+            "is_featured",
+            "is_active",
+            "position",
+            "action",
+            "q",
+            "state",
+            "sort",
+            "page",
+        ]
+    )  # fmt: skip
+)
+def test_catalog_pages(client, staff, product, data):
+    for path in ("products/new/", f"products/{product.pk}/", "categories/new/", f"products/{product.pk}/remove/"):
+        answered(client.post(f"/backoffice/catalog/{path}", data), f"POST catalog {path.rstrip('/')}")
+    answered(client.get("/backoffice/catalog/products/", data), "GET catalog products")
