@@ -173,6 +173,8 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "Europe/Zurich"
 USE_I18N = True
 USE_TZ = True
+# Dates as a Swiss shop writes them in each language ("1 Dec 2026", "1. Dezember 2026", "01.12.2026"): shop/formats/.
+FORMAT_MODULE_PATH = ["shop.formats"]
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
