@@ -1,0 +1,146 @@
+"""axe-core in headless Chromium on five key pages (storefront home, a product, the checkout with an item in the cart,
+the back office's order list and an order), at 390 and 1280 px: no violation of impact "serious" or "critical".
+
+axe-core comes from the npm registry: `.ci/run` installs it with
+``npm install --no-save --prefix .ci/node axe-core@4``; run the same command once to have it locally. Without it the
+test skips locally and fails in CI (CI=true), like a missing chromium.
+"""
+
+import json
+import os
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.factories import CategoryFactory, ProductFactory, StaffFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AXE = Path(__file__).resolve().parent.parent / ".ci" / "node" / "node_modules" / "axe-core" / "axe.min.js"
+SEVERE = ("serious", "critical")
+
+
+@pytest.fixture
+def artifacts():
+    folder = Path(__file__).resolve().parent.parent / "artifacts"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def axe(artifacts):
+    """Run axe-core on the page as it is; keeps every violation in artifacts/axe-<name>.json and returns those of
+    impact serious or critical."""
+    if not AXE.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"axe-core is missing in CI: .ci/run must npm install it ({AXE})")
+        pytest.skip("axe-core is not installed (npm install --no-save --prefix .ci/node axe-core@4)")
+
+    def run(page, name):
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        (artifacts / f"axe-{name}.json").write_text(json.dumps(result["violations"], indent=1))
+        return [v for v in result["violations"] if v["impact"] in SEVERE]
+
+    return run
+
+
+def describe(violations) -> str:
+    """The violations as a reviewer wants them in the failure message: rule, impact, help and the elements."""
+    lines = []
+    for violation in violations:
+        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']} — {violation['helpUrl']}")
+        for node in violation["nodes"][:10]:
+            lines.append(f"    {' '.join(node['target'])}: {node['html'][:160]}")
+            if node.get("failureSummary"):
+                lines.append("      " + node["failureSummary"].replace("\n", "\n      "))
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def shop(store, shipping):
+    coffee = CategoryFactory(name="Coffee & Tea", slug="coffee-tea")
+    return ProductFactory(
+        category=coffee,
+        name="Alpine Blend Coffee",
+        slug="alpine-blend",
+        sku="COF-1",
+        price=Decimal("18.90"),
+        stock=8,
+        is_featured=True,
+    )
+
+
+def log_in(page, live_server):
+    StaffFactory(username="merchant")
+    page.goto(live_server.url + "/backoffice/login/")
+    page.get_by_label("Username").fill("merchant")
+    page.get_by_label("Password").fill("s3cret-pass")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+
+def open_home(page, live_server, shop, place):
+    page.goto(live_server.url + "/en/")
+
+
+def open_product(page, live_server, shop, place):
+    page.goto(live_server.url + shop.get_absolute_url())
+
+
+def open_checkout(page, live_server, shop, place):
+    page.goto(live_server.url + shop.get_absolute_url())
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page.locator("#cart-count")).to_have_text("1")
+    page.goto(live_server.url + "/en/checkout/")
+    expect(page.get_by_role("heading", name="Checkout")).to_be_visible()
+
+
+def open_orders(page, live_server, shop, place):
+    place(shop, 2)
+    place(shop, 1, payment_method="invoice")
+    log_in(page, live_server)
+    page.goto(live_server.url + "/backoffice/orders/")
+    menu = page.get_by_role("button", name="Menu")
+    if menu.is_visible():  # on the phone: with the navigation open, so that axe checks it too
+        menu.click()
+        expect(page.get_by_role("navigation", name="Back office")).to_be_visible()
+
+
+def open_order(page, live_server, shop, place):
+    from orders.services import add_note
+    from payments.services import record_offline_payment
+
+    order = place(shop, 2)
+    record_offline_payment(order, Decimal("20.00"), note="First instalment")  # a payment row, a balance due
+    add_note(order, "The customer will pick up the rest next week.")
+    log_in(page, live_server)
+    page.goto(live_server.url + f"/backoffice/orders/{order.number}/")
+    expect(page.get_by_role("region", name="Payments")).to_be_visible()
+
+
+def open_new_order(page, live_server, shop, place):
+    """Not one of the five, but its line rows had inputs without labels (axe: label, critical)."""
+    log_in(page, live_server)
+    page.goto(live_server.url + "/backoffice/orders/new/")
+
+
+PAGES = {
+    "storefront-home": open_home,
+    "product": open_product,
+    "checkout": open_checkout,
+    "backoffice-orders": open_orders,
+    "backoffice-order": open_order,
+    "backoffice-new-order": open_new_order,
+}
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+@pytest.mark.parametrize("name", list(PAGES))
+def test_no_serious_accessibility_violations(page, live_server, shop, place, axe, name, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    PAGES[name](page, live_server, shop, place)
+    violations = axe(page, f"{name}-{width}")
+    assert not violations, f"axe-core on {name} at {width} px ({page.url}):\n{describe(violations)}"
