@@ -216,6 +216,7 @@ def test_a_user_who_is_not_staff_is_told_so_with_a_way_out(client, english):
     assert response.status_code == 403
     page = response.content.decode()
     assert "This account has no access to the back office." in page and 'action="/backoffice/logout/"' in page
+    assert 'id="bo-nav"' not in page  # no back-office navigation for someone who can't use it
     response = client.get("/backoffice/orders/", follow=True)
     assert response.status_code == 403 and len(response.redirect_chain) == 0
 
