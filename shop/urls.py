@@ -6,10 +6,11 @@ from django.views.i18n import set_language
 from django.views.static import serve
 
 from payments.views import webhook
-from shop.views import healthz
+from shop.views import favicon, healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("django-admin/", admin.site.urls),
     path("backoffice/", include("shop.backoffice.urls")),

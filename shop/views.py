@@ -1,10 +1,11 @@
 from django.db import connection
-from django.http import JsonResponse
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.http import HttpResponseRedirect, JsonResponse
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.http import require_safe
 
 
-@require_GET
+@require_safe  # monitors often ask with HEAD
 @never_cache
 def healthz(request):
     """For monitors: 200 when the database answers, 503 otherwise."""
@@ -14,3 +15,11 @@ def healthz(request):
     except Exception:  # noqa: BLE001 — any database failure means "unhealthy"
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+@require_safe
+@cache_control(max_age=86400, public=True)
+def favicon(request):
+    """/favicon.ico, which some browsers and tools ask for whatever the page links: the static icon. A temporary
+    redirect, since the static file's name carries its hash (ManifestStaticFilesStorage) and changes with it."""
+    return HttpResponseRedirect(static("img/favicon.ico"))

@@ -6,7 +6,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from . import services
 from .forms import AddToCartForm, LineForm, UpdateLineForm, first_error
@@ -22,7 +22,7 @@ def _back(request, default="cart:detail"):
     return redirect(default)
 
 
-@require_GET
+@require_safe
 def cart_detail(request):
     contents = services.review_cart(request.cart.token)
     for notice in contents.notices:

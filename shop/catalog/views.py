@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from .cache import cached
 from .models import Category, Product
@@ -39,7 +39,7 @@ def _sorted_page(request, queryset, count=None):
     return {"page": page, "sort": sort, "sorts": [(key, label) for key, (label, _order) in SORTS.items()]}
 
 
-@require_GET
+@require_safe
 def home(request):
     def build():
         available = Product.objects.available()
@@ -51,7 +51,7 @@ def home(request):
     return render(request, "storefront/home.html", cached("home", build))
 
 
-@require_GET
+@require_safe
 def category(request, slug):
     def build():
         category = Category.objects.filter(slug=slug, is_active=True).first()
@@ -65,7 +65,7 @@ def category(request, slug):
     return render(request, "storefront/category.html", {"category": category, **context})
 
 
-@require_GET
+@require_safe
 def product(request, slug):
     def build():
         product = (
@@ -84,7 +84,7 @@ def product(request, slug):
     return render(request, "storefront/product.html", {"product": product, "related": related})
 
 
-@require_GET
+@require_safe
 def search(request):
     # Control characters (NUL among them, which PostgreSQL refuses) are dropped; white space is folded.
     raw = "".join(ch for ch in request.GET.get("q", "") if ch.isprintable() or ch.isspace())

@@ -9,34 +9,69 @@ ADDRESS_FIELDS = ("name", "company", "street", "postcode", "city", "country")
 POSTCODE = {"CH": r"[1-9]\d{3}", "LI": r"94\d{2}", "DE": r"\d{5}", "AT": r"\d{4}", "FR": r"\d{5}", "IT": r"\d{5}"}
 
 
-def _name():
-    return forms.CharField(label=_("Full name"), max_length=120, required=False)
+# Each address field says what it holds (HTML autofill tokens), in its section ("shipping" or "billing"), so that
+# browsers and password managers fill both addresses correctly.
+def _name(section):
+    return forms.CharField(
+        label=_("Full name"),
+        max_length=120,
+        required=False,
+        widget=forms.TextInput({"autocomplete": f"{section} name"}),
+    )
 
 
-def _company():
-    return forms.CharField(label=_("Company (optional)"), max_length=120, required=False)
+def _company(section):
+    return forms.CharField(
+        label=_("Company (optional)"),
+        max_length=120,
+        required=False,
+        widget=forms.TextInput({"autocomplete": f"{section} organization"}),
+    )
 
 
-def _street():
-    return forms.CharField(label=_("Street and number"), max_length=200, required=False)
+def _street(section):
+    return forms.CharField(
+        label=_("Street and number"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput({"autocomplete": f"{section} street-address"}),
+    )
 
 
-def _postcode():
-    return forms.CharField(label=_("Postcode"), max_length=12, required=False)
+def _postcode(section):
+    # Digits in every country we deliver to (POSTCODE): a phone shows its number pad.
+    return forms.CharField(
+        label=_("Postcode"),
+        max_length=12,
+        required=False,
+        widget=forms.TextInput({"autocomplete": f"{section} postal-code", "inputmode": "numeric"}),
+    )
 
 
-def _city():
-    return forms.CharField(label=_("City"), max_length=100, required=False)
+def _city(section):
+    return forms.CharField(
+        label=_("City"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput({"autocomplete": f"{section} address-level2"}),
+    )
 
 
-def _country():
-    return forms.ChoiceField(label=_("Country"), choices=COUNTRIES, initial="CH", required=False)
+def _country(section):
+    return forms.ChoiceField(
+        label=_("Country"),
+        choices=COUNTRIES,
+        initial="CH",
+        required=False,
+        widget=forms.Select({"autocomplete": f"{section} country"}),
+    )
 
 
 class EmailForm(forms.Form):
     email = forms.EmailField(
         label=_("E-mail"),
         max_length=254,
+        widget=forms.EmailInput({"autocomplete": "email"}),
         error_messages={
             "required": _("Please enter your e-mail address."),
             "invalid": _("Please enter a valid e-mail address."),
@@ -47,15 +82,35 @@ class EmailForm(forms.Form):
 class CheckoutForm(EmailForm):
     """Everything the Order button sends. Which parts are required depends on the cart and the chosen methods."""
 
-    phone = forms.CharField(label=_("Phone (optional)"), max_length=40, required=False)
-    shipping_name, shipping_company, shipping_street = _name(), _company(), _street()
-    shipping_postcode, shipping_city, shipping_country = _postcode(), _city(), _country()
+    phone = forms.CharField(
+        label=_("Phone (optional)"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput({"type": "tel", "autocomplete": "tel"}),
+    )
+    shipping_name, shipping_company, shipping_street = _name("shipping"), _company("shipping"), _street("shipping")
+    shipping_postcode, shipping_city, shipping_country = _postcode("shipping"), _city("shipping"), _country("shipping")
     shipping_method = forms.TypedChoiceField(label=_("Shipping method"), coerce=int, required=False, empty_value=None)
     billing_same = forms.BooleanField(label=_("Billing address same as shipping address"), required=False, initial=True)
-    billing_name, billing_company, billing_street = _name(), _company(), _street()
-    billing_postcode, billing_city, billing_country = _postcode(), _city(), _country()
+    billing_name, billing_company, billing_street = _name("billing"), _company("billing"), _street("billing")
+    billing_postcode, billing_city, billing_country = _postcode("billing"), _city("billing"), _country("billing")
     payment_method = forms.ChoiceField(
-        label=_("Payment method"), error_messages={"required": _("Please choose a payment method.")}
+        label=_("Payment method"),
+        error_messages={
+            "required": _("Please choose a payment method."),
+            "invalid_choice": _("Please choose one of the payment methods offered for this delivery."),
+        },
+    )
+
+    # The fields in the order the page shows them: after a failed submit the first one with an error gets the focus.
+    PAGE_ORDER = (
+        "email",
+        "phone",
+        "shipping_method",
+        *(f"shipping_{name}" for name in ADDRESS_FIELDS),
+        "billing_same",
+        *(f"billing_{name}" for name in ADDRESS_FIELDS),
+        "payment_method",
     )
 
     def __init__(self, *args, requires_shipping: bool, shipping_methods, payment_methods, **kwargs):
@@ -66,6 +121,20 @@ class CheckoutForm(EmailForm):
         self.fields["payment_method"].choices = [(p.code, p.name) for p in payment_methods]
         if not requires_shipping:
             self.fields["billing_same"].initial = False
+
+    @property
+    def first_invalid(self) -> str | None:
+        """The name of the first field, in page order, that has an error (None when the form is valid or unbound)."""
+        return next((name for name in self.PAGE_ORDER if name in self.errors), None)
+
+    def full_clean(self):
+        super().full_clean()
+        # Server-rendered focus for the shopper who submitted with errors: the browser moves to the first field in
+        # need (scrolled clear of the sticky header by scroll-padding-top), and its aria-describedby reads the error.
+        # The radio groups are rendered by the template, which puts autofocus on them itself.
+        name = self.first_invalid
+        if name and name not in ("shipping_method", "payment_method"):
+            self.fields[name].widget.attrs["autofocus"] = True
 
     @property
     def chosen_shipping_method(self):

@@ -5,17 +5,42 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from orders.models import Order
 from orders.status import can_pay_online
 from payments import services as payments
+from payments.models import PaymentMethod
 from payments.providers import available_methods, get_provider
 from shop.backoffice.models import Store
 from shop.cart import services as cart_services
 
 from . import services
 from .forms import CheckoutForm, EmailForm
+
+
+def _payment_choices(store, methods, chosen):
+    """Every payment method this checkout can offer, whatever the shopper picks as delivery, each with the deliveries
+    it is offered with ("pickup", "delivery") and whether it is offered for the current choice.
+
+    The page renders all of them once and never redraws them (see static/js/checkout.js): a method not offered for the
+    current delivery is hidden and disabled, and shown again in place when the shopper changes the delivery. Which
+    deliveries a method goes with is still the providers' decision (``available_methods``), taken here on the server.
+    """
+    kinds = {True: "pickup", False: "delivery"}
+    reachable = {m.is_pickup for m in methods} or {False}  # no shipping (digital cart): as a delivery
+    offered_with: dict[str, list[str]] = {}
+    providers = {}
+    for pickup in sorted(reachable):
+        for provider in available_methods(store, pickup=pickup):
+            offered_with.setdefault(provider.code, []).append(kinds[pickup])
+            providers[provider.code] = provider
+    now = kinds[bool(chosen and chosen.is_pickup)]
+    position = {code: index for index, code in enumerate(PaymentMethod.enabled_codes())}
+    return [
+        {"method": providers[code], "offered_with": " ".join(with_), "offered": now in with_}
+        for code, with_ in sorted(offered_with.items(), key=lambda item: position.get(item[0], len(position)))
+    ]
 
 
 def _build(request, data=None):
@@ -33,10 +58,15 @@ def _build(request, data=None):
             chosen = None
         chosen = chosen or (methods[0] if methods else None)
     payment_methods = available_methods(store, pickup=bool(chosen and chosen.is_pickup))
+    offered = [p.code for p in payment_methods]
+    # The shopper's choice when it is offered; the first method when they have not chosen yet; none when they chose
+    # one that this delivery does not offer (the form's error then asks them to choose).
+    posted = (data or {}).get("payment_method") or ""
+    chosen_payment = posted if posted in offered else (None if posted else (offered[0] if offered else None))
     initial = {
         "email": contents.cart.email if contents.cart else "",
         "shipping_method": chosen.pk if chosen else None,
-        "payment_method": payment_methods[0].code if payment_methods else None,
+        "payment_method": offered[0] if offered else None,
         "billing_same": True,
     }
     form = CheckoutForm(
@@ -56,6 +86,9 @@ def _build(request, data=None):
         "shipping_methods": methods,
         "chosen_shipping": chosen,
         "payment_methods": payment_methods,
+        "payment_choices": _payment_choices(store, methods, chosen),
+        "payment_offer": " ".join(offered),
+        "chosen_payment": chosen_payment,
         "totals": totals,
     }
 
@@ -77,7 +110,7 @@ def _order_form(request):
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def checkout(request):
     if request.method == "POST":
         form = _order_form(request)
@@ -131,16 +164,22 @@ def _place(request, form):
 
 @require_POST
 def checkout_summary(request):
-    """htmx: the order summary (and the payment methods, which depend on pickup) for the current choices."""
+    """htmx: the order summary for the current choices. It replaces the summary only, which holds no input: what the
+    shopper is clicking, typing or has focused is never redrawn (issue #10).
+
+    The payment methods are redrawn (out of band) only when the methods the page offers (``payment_offer``, kept up
+    to date by static/js/checkout.js the moment the delivery changes) differ from the server's: the merchant changed
+    them meanwhile, or the script did not run. The script then keeps the shopper's current choice and the focus."""
     context = _build(request, request.POST)
     email = EmailForm({"email": request.POST.get("email", "")})
     context["email_saved"] = email.is_valid() and services.save_contact_email(
         request.cart.token, email.cleaned_data["email"]
     )
+    context["redraw_payment"] = request.POST.get("payment_offer") != context["payment_offer"]
     return render(request, "storefront/includes/checkout_summary.html", {**context, "oob": True})
 
 
-@require_GET
+@require_safe
 def order_detail(request, token):
     order = get_object_or_404(Order.objects.prefetch_related("lines", "payments"), token=token)
     provider = get_provider(order.payment_method)
