@@ -201,6 +201,10 @@ class ManualOrderForm(forms.Form):
         return {name: self.cleaned_data[name] for name in ("name", "company", "street", "postcode", "city", "country")}
 
 
+# "Shipping address: City" — French puts a no-break space before the colon, so the label is a translated pattern.
+ADDRESS_LABEL = _("%(address)s: %(field)s")
+
+
 class OrderEditForm(forms.Form):
     email = forms.EmailField(label=_("E-mail"))
     phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
@@ -233,10 +237,12 @@ class OrderEditForm(forms.Form):
                 ("city", _("City"), 100),
             ):
                 self.fields[f"{kind}_{name}"] = forms.CharField(
-                    label=f"{title}: {label}", required=False, max_length=length
+                    label=ADDRESS_LABEL % {"address": title, "field": label}, required=False, max_length=length
                 )
             self.fields[f"{kind}_country"] = forms.ChoiceField(
-                label=f"{title}: {_('Country')}", choices=[("", "–"), *COUNTRIES], required=False
+                label=ADDRESS_LABEL % {"address": title, "field": _("Country")},
+                choices=[("", "–"), *COUNTRIES],
+                required=False,
             )
 
 

@@ -266,3 +266,11 @@ def test_date_fields_hold_an_iso_date_that_a_date_input_shows(client, staff, pla
         orders = page(client, reverse("backoffice:orders"), language, date_from=typed)
         assert f"#{order.number}<" in orders and 'class="field__error"' not in orders
         assert not any(error in orders for error in ("Enter a valid date.", "gültiges Datum", "date valide"))
+
+
+def test_french_address_labels_on_the_edit_page_and_language_names_on_the_email_previews(client, staff, place, fondue):
+    order = place(fondue)
+    page = client.get(f"/backoffice/orders/{order.number}/edit/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Adresse de livraison\u00a0: " in page and "Adresse de livraison: " not in page
+    page = client.get("/backoffice/settings/email/").content.decode()
+    assert ">Deutsch</a>" in page and ">Français</a>" in page and ">DE</a>" not in page
