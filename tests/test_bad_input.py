@@ -240,3 +240,10 @@ def test_a_product_form_with_an_empty_slug_and_bad_fields_is_answered(client, st
     """Found by tests/test_fuzz.py: the invalid form emptied the slug the page's "View in shop" link is built from."""
     response = client.post(f"/backoffice/catalog/products/{product.pk}/", {"slug": "", "price": "x"})
     assert response.status_code == 200 and f'href="/en/p/{product.slug}/"' in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/en/order/%00/", "/en/order/a%00b/pay/", "/pay/test/pay_%00/", "/en/order/é/"])
+def test_a_nul_byte_or_odd_character_in_a_shopper_url_is_a_404(client, store, path):
+    """Found by tests/test_fuzz.py on PostgreSQL, which can't compare a text with a NUL byte in it."""
+    response = client.post(path) if path.endswith("pay/") else client.get(path)
+    assert response.status_code == 404

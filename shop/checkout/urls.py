@@ -1,5 +1,7 @@
 from django.urls import path
 
+from shop import converters  # noqa: F401 (registers <token:…>)
+
 from . import views
 
 app_name = "checkout"
@@ -7,6 +9,6 @@ app_name = "checkout"
 urlpatterns = [
     path("checkout/", views.checkout, name="checkout"),
     path("checkout/summary/", views.checkout_summary, name="summary"),
-    path("order/<str:token>/", views.order_detail, name="order"),
-    path("order/<str:token>/pay/", views.order_pay, name="pay"),
+    path("order/<token:token>/", views.order_detail, name="order"),
+    path("order/<token:token>/pay/", views.order_pay, name="pay"),
 ]
