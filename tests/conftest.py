@@ -33,6 +33,16 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture
+def artifacts():
+    """The folder browser tests save their screenshots in (look at them)."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "artifacts"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@pytest.fixture
 def category(db):
     from tests.factories import CategoryFactory
 

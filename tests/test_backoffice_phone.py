@@ -3,7 +3,6 @@ that scroll inside their card in a region the keyboard reaches, the order page's
 button that opens and closes the navigation on a phone (which stays reachable without JavaScript)."""
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -27,13 +26,6 @@ TABLES = """() => [...document.querySelectorAll('main table')].map(table => {
     scrolls: box.scrollWidth > box.clientWidth, overflowX: getComputedStyle(box).overflowX,
   };
 })"""
-
-
-@pytest.fixture
-def artifacts():
-    folder = Path(__file__).resolve().parent.parent / "artifacts"
-    folder.mkdir(exist_ok=True)
-    return folder
 
 
 @pytest.fixture

@@ -21,15 +21,6 @@ def shop(db):
     return beans
 
 
-@pytest.fixture
-def artifacts(tmp_path_factory):
-    from pathlib import Path
-
-    folder = Path(__file__).resolve().parent.parent / "artifacts"
-    folder.mkdir(exist_ok=True)
-    return folder
-
-
 def test_shopper_browses_and_fills_the_cart(page, live_server, shop, artifacts):
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(live_server.url + "/en/")

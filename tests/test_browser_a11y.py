@@ -23,13 +23,6 @@ SEVERE = ("serious", "critical")
 
 
 @pytest.fixture
-def artifacts():
-    folder = Path(__file__).resolve().parent.parent / "artifacts"
-    folder.mkdir(exist_ok=True)
-    return folder
-
-
-@pytest.fixture
 def axe(artifacts):
     """Run axe-core on the page as it is; keeps every violation in artifacts/axe-<name>.json and returns those of
     impact serious or critical."""

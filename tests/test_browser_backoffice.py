@@ -12,15 +12,6 @@ from tests.factories import ProductFactory, StaffFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def artifacts():
-    from pathlib import Path
-
-    folder = Path(__file__).resolve().parent.parent / "artifacts"
-    folder.mkdir(exist_ok=True)
-    return folder
-
-
 def test_merchant_records_payment_and_ships(page, live_server, place, artifacts):
     StaffFactory(username="merchant")
     order = place(ProductFactory(name="Cast-Iron Fondue Set", price=Decimal("129.00"), stock=5))

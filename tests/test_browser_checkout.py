@@ -25,15 +25,6 @@ def test_product(store, shipping):
     )
 
 
-@pytest.fixture
-def artifacts():
-    from pathlib import Path
-
-    folder = Path(__file__).resolve().parent.parent / "artifacts"
-    folder.mkdir(exist_ok=True)
-    return folder
-
-
 def test_shopper_orders_the_test_product_and_pays(page, live_server, test_product, artifacts):
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(live_server.url + "/en/p/test-1/")
