@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import ProductFactory, StaffFactory
+from tests.browser import log_in
+from tests.factories import ProductFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -62,15 +63,6 @@ def busy_order(store, shipping):
     record_offline_payment(order, Decimal("1000.00"), note="Received on the ZKB account")
     add_note(order, "The customer asks for gift wrapping and delivery before Friday.")
     return order
-
-
-def log_in(page, live_server):
-    StaffFactory(username="merchant")
-    page.goto(live_server.url + "/backoffice/login/")
-    page.get_by_label("Username").fill("merchant")
-    page.get_by_label("Password").fill("s3cret-pass")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 
 def page_width(page):

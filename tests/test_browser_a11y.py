@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import CategoryFactory, ProductFactory, StaffFactory
+from tests.browser import log_in
+from tests.factories import CategoryFactory, ProductFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -64,15 +65,6 @@ def shop(store, shipping):
         stock=8,
         is_featured=True,
     )
-
-
-def log_in(page, live_server):
-    StaffFactory(username="merchant")
-    page.goto(live_server.url + "/backoffice/login/")
-    page.get_by_label("Username").fill("merchant")
-    page.get_by_label("Password").fill("s3cret-pass")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 
 def open_home(page, live_server, shop, place):

@@ -10,61 +10,30 @@ POSTCODE = {"CH": r"[1-9]\d{3}", "LI": r"94\d{2}", "DE": r"\d{5}", "AT": r"\d{4}
 
 
 # Each address field says what it holds (HTML autofill tokens), in its section ("shipping" or "billing"), so that
-# browsers and password managers fill both addresses correctly.
-def _name(section):
-    return forms.CharField(
-        label=_("Full name"),
-        max_length=120,
-        required=False,
-        widget=forms.TextInput({"autocomplete": f"{section} name"}),
-    )
+# browsers and password managers fill both addresses correctly: name → (label, max length, autofill token).
+_ADDRESS_TEXT = {
+    "name": (_("Full name"), 120, "name"),
+    "company": (_("Company (optional)"), 120, "organization"),
+    "street": (_("Street and number"), 200, "street-address"),
+    "postcode": (_("Postcode"), 12, "postal-code"),
+    "city": (_("City"), 100, "address-level2"),
+}
 
 
-def _company(section):
-    return forms.CharField(
-        label=_("Company (optional)"),
-        max_length=120,
-        required=False,
-        widget=forms.TextInput({"autocomplete": f"{section} organization"}),
-    )
-
-
-def _street(section):
-    return forms.CharField(
-        label=_("Street and number"),
-        max_length=200,
-        required=False,
-        widget=forms.TextInput({"autocomplete": f"{section} street-address"}),
-    )
-
-
-def _postcode(section):
-    # Digits in every country we deliver to (POSTCODE): a phone shows its number pad.
-    return forms.CharField(
-        label=_("Postcode"),
-        max_length=12,
-        required=False,
-        widget=forms.TextInput({"autocomplete": f"{section} postal-code", "inputmode": "numeric"}),
-    )
-
-
-def _city(section):
-    return forms.CharField(
-        label=_("City"),
-        max_length=100,
-        required=False,
-        widget=forms.TextInput({"autocomplete": f"{section} address-level2"}),
-    )
-
-
-def _country(section):
-    return forms.ChoiceField(
-        label=_("Country"),
-        choices=COUNTRIES,
-        initial="CH",
-        required=False,
-        widget=forms.Select({"autocomplete": f"{section} country"}),
-    )
+def _address_field(section, name):
+    if name == "country":
+        return forms.ChoiceField(
+            label=_("Country"),
+            choices=COUNTRIES,
+            initial="CH",
+            required=False,
+            widget=forms.Select({"autocomplete": f"{section} country"}),
+        )
+    label, max_length, token = _ADDRESS_TEXT[name]
+    attrs = {"autocomplete": f"{section} {token}"}
+    if name == "postcode":
+        attrs["inputmode"] = "numeric"  # digits in every country we deliver to (POSTCODE): a phone's number pad
+    return forms.CharField(label=label, max_length=max_length, required=False, widget=forms.TextInput(attrs))
 
 
 class EmailForm(forms.Form):
@@ -88,12 +57,14 @@ class CheckoutForm(EmailForm):
         required=False,
         widget=forms.TextInput({"type": "tel", "autocomplete": "tel"}),
     )
-    shipping_name, shipping_company, shipping_street = _name("shipping"), _company("shipping"), _street("shipping")
-    shipping_postcode, shipping_city, shipping_country = _postcode("shipping"), _city("shipping"), _country("shipping")
+    shipping_name, shipping_company, shipping_street, shipping_postcode, shipping_city, shipping_country = (
+        _address_field("shipping", name) for name in ADDRESS_FIELDS
+    )
     shipping_method = forms.TypedChoiceField(label=_("Shipping method"), coerce=int, required=False, empty_value=None)
     billing_same = forms.BooleanField(label=_("Billing address same as shipping address"), required=False, initial=True)
-    billing_name, billing_company, billing_street = _name("billing"), _company("billing"), _street("billing")
-    billing_postcode, billing_city, billing_country = _postcode("billing"), _city("billing"), _country("billing")
+    billing_name, billing_company, billing_street, billing_postcode, billing_city, billing_country = (
+        _address_field("billing", name) for name in ADDRESS_FIELDS
+    )
     payment_method = forms.ChoiceField(
         label=_("Payment method"),
         error_messages={
