@@ -351,28 +351,36 @@ def add_note(order, text: str, user=None) -> OrderEvent:
 
 
 def cancel_order(order, actor=Actor.STAFF, user=None, reason="") -> Order:
-    """Cancel: awaiting payment → cancelled; a paid order is refunded in full first. What the order holds goes back
-    to stock, and an open fulfilment becomes "will not deliver"."""
+    """Cancel: awaiting payment → cancelled; a paid order is refunded in full first, through its providers. What the
+    order holds goes back to stock, an open fulfilment becomes "will not deliver", and the order's open provider
+    sessions are expired (a payment that still arrives is flagged for refund). A provider that refuses the refund
+    raises PaymentError and the order stays as it was. No provider is called while the order is locked."""
+    order = Order.objects.get(pk=order.pk)
+    check_payment_transition(order.payment_status, PaymentStatus.CANCELLED)
+    refunded = None
+    if order.payment_status == PaymentStatus.PAID:
+        refunded = payments.refund_all(order, actor=actor, user=user, note=reason)
     with transaction.atomic():
         order = lock_order(order)
         check_payment_transition(order.payment_status, PaymentStatus.CANCELLED)
-        paid = order.payment_status == PaymentStatus.PAID
-        refunded = payments.refund_all(order, actor=actor, user=user, note=reason) if paid else None
         order = set_payment_status(order, PaymentStatus.CANCELLED, actor, user, reason=reason)
         if order.fulfilment_status in OPEN_FULFILMENT:
             order = _set_fulfilment_status(order, FulfilmentStatus.WILL_NOT_DELIVER, actor, user, notify_customer=False)
         stock.restore(order, actor=actor, user=user)
         notify(Kind.CANCELLED, order=order, key=f"cancelled:{order.pk}", refunded=str(refunded) if refunded else "")
+    payments.close_open_attempts(order, _("The order was cancelled."))
     return order
 
 
 def refund_order(order, amount: Decimal, *, restock=False, actor=Actor.STAFF, user=None, note="") -> dict:
-    """Refund part or all of what was paid. A full refund with ``restock`` gives back what the order holds; a
-    partial refund never restocks. Returns what went back to stock, per SKU."""
+    """Refund part or all of what was paid, through the providers. A full refund with ``restock`` gives back what
+    the order holds; a partial refund never restocks. Returns what went back to stock, per SKU. The provider is
+    called with no lock held; the stock is given back once the refund is recorded."""
+    full = payments.refund(order, amount, actor=actor, user=user, note=note)
+    if not (full and restock):
+        return {}
     with transaction.atomic():
-        order = lock_order(order)
-        full = payments.refund(order, amount, actor=actor, user=user, note=note)
-        return stock.restore(order, actor=actor, user=user) if full and restock else {}
+        return stock.restore(lock_order(order), actor=actor, user=user)
 
 
 def delete_test_order(order) -> None:

@@ -126,7 +126,9 @@ def needs_payment(order) -> bool:
 def can_pay_online(order) -> bool:
     """The shopper may pay this order online now ("Pay now", a payment link, the redirect after checkout)."""
     provider = get_provider(order.payment_method)
-    return needs_payment(order) and provider is not None and provider.is_online
+    if provider is None or not provider.is_online or (provider.test_only and not order.is_test):
+        return False
+    return needs_payment(order)
 
 
 def can_record_payment(order) -> bool:

@@ -21,6 +21,10 @@ class Payment(models.Model):
         CONFIRMED = "confirmed", _("Confirmed")
         FAILED = "failed", _("Failed")
 
+    class Surplus(models.TextChoices):
+        AFTER_CANCEL = "after_cancel", _("Paid after the order was cancelled")
+        PAID_TWICE = "paid_twice", _("Paid again: the order was already paid")
+
     order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="payments")
     provider = models.CharField(_("provider"), max_length=32)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
@@ -29,6 +33,14 @@ class Payment(models.Model):
     # Our own unguessable reference (sent to the provider), and the provider's id for the payment once known.
     reference = models.CharField(_("reference"), max_length=80, unique=True, default=new_reference)
     provider_reference = models.CharField(_("provider reference"), max_length=120, null=True, blank=True, unique=True)
+    # The provider's id of the money movement, when it differs from the attempt's (Stripe's PaymentIntent beside the
+    # Checkout Session): refunds and the dashboard link use it.
+    transaction_reference = models.CharField(_("transaction"), max_length=120, blank=True, db_index=True)
+    method_detail = models.CharField(_("method used"), max_length=80, blank=True)  # "Visa •••• 4242", "TWINT"
+    expires_at = models.DateTimeField(_("session expires"), null=True, blank=True)
+    checked_at = models.DateTimeField(_("last asked the provider"), null=True, blank=True)
+    # Money that came in although nothing was due (paid after the order was cancelled, or paid twice): to refund.
+    surplus = models.CharField(_("to refund"), max_length=16, choices=Surplus.choices, blank=True)
     failure_message = models.CharField(_("failure"), max_length=300, blank=True)
     note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -38,6 +50,7 @@ class Payment(models.Model):
         ordering = ["created_at", "id"]
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
+        indexes = [models.Index(fields=["status", "created_at"], name="payment_status_created")]
 
     def __str__(self):
         return f"{self.provider} {self.amount} {self.status}"
@@ -96,13 +109,18 @@ class WebhookEvent(models.Model):
 
     provider = models.CharField(max_length=32)
     event_id = models.CharField(max_length=200)
-    event_type = models.CharField(max_length=100, blank=True)
+    event_type = models.CharField(max_length=100, blank=True)  # the provider's own name for it
+    kind = models.CharField(max_length=16, blank=True)  # what it means in our terms: an EventKind
     # What the provider said, in our terms (parsed from the verified body); the raw event is kept beside it.
     payment_reference = models.CharField(max_length=120, blank=True)
     amount_minor = models.BigIntegerField(null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
     message = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)  # provider_reference, transaction_reference, method, …
     payload = models.JSONField()
+    payment = models.ForeignKey(
+        Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="webhook_events"
+    )  # set when applied
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     error = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
@@ -112,6 +130,7 @@ class WebhookEvent(models.Model):
         verbose_name = _("webhook event")
         verbose_name_plural = _("webhook events")
         constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="webhook_event_once")]
+        indexes = [models.Index(fields=["status", "received_at"], name="webhook_event_status")]
 
     def __str__(self):
         return f"{self.provider}:{self.event_id}"

@@ -6,6 +6,7 @@ No provider API is called while the order is locked. Dependencies run one way: `
 module; this module calls the payment-status moves (``orders.payment_status``), the events leaf and notifications,
 never ``orders.services``. Webhooks arrive through ``payments.webhooks`` and are applied by ``payments.tasks``."""
 
+import logging
 from decimal import Decimal
 
 from django.db import transaction
@@ -23,7 +24,9 @@ from shop.backoffice.models import Store
 from shop.money import format_chf
 
 from .models import Payment, Refund
-from .providers import RECORDED_BY_STAFF, available_methods, get_provider
+from .providers import RECORDED_BY_STAFF, EventKind, ProviderError, available_methods, get_provider, provider_label
+
+logger = logging.getLogger(__name__)
 
 Actor = OrderEvent.Actor
 
@@ -50,27 +53,67 @@ def create_payment(order, provider_code: str, amount=None) -> Payment:
     )
 
 
-def start_payment(order, request) -> str:
-    """A new online payment attempt for what is still due; returns the provider URL to send the shopper to."""
+def online_provider(order):
+    """The order's online provider when the shopper may pay through it now; PaymentError saying why not otherwise."""
     provider = get_provider(order.payment_method)
     if provider is None or not provider.is_online:
         raise PaymentError(_("This order is paid offline."))
+    if provider.test_only and not order.is_test:
+        raise PaymentError(_("Test payments are for test orders only."))
+    if not provider.is_configured():
+        raise PaymentError(_("This payment method is not available at the moment. Please choose another one."))
+    return provider
+
+
+def start_payment(order, request) -> str:
+    """A payment attempt for what is still due (the open one again, while its provider session lasts); returns the
+    provider's URL to send the shopper to. The provider is called after the order's lock is released."""
+    provider = online_provider(order)
     with transaction.atomic():
         order = lock_order(order)
         if not can_pay_online(order):
             raise PaymentError(_("This order needs no payment."))
         payment = order.payments.filter(provider=provider.code, status=Payment.Status.PENDING).last()
+        if payment is not None and payment.expires_at and payment.expires_at <= timezone.now():
+            _fail(order, payment, _("The payment session expired."), Actor.SYSTEM)
+            payment = None
         if payment is None:
             payment = create_payment(order, provider.code, balance_due(order))
         record_event(order, OrderEvent.Type.PAYMENT_STARTED, Actor.SHOPPER, provider=provider.code)
-    return provider.start(payment, request)
+    try:
+        redirect = provider.start(payment, request)
+    except ProviderError as error:
+        raise PaymentError(str(error)) from error
+    if redirect.provider_reference and redirect.provider_reference != payment.provider_reference:
+        with transaction.atomic():
+            lock_order(payment.order_id)
+            Payment.objects.filter(pk=payment.pk).update(
+                provider_reference=redirect.provider_reference, expires_at=redirect.expires_at
+            )
+    return redirect.url
 
 
-def confirm_payment(payment, actor=Actor.PROVIDER, user=None, **data) -> bool:
-    """Confirm a payment (idempotent); the order turns Paid once confirmed payments minus refunds cover its total."""
+def _remember(payment, details: dict) -> None:
+    """Keep what the provider told of a payment: its transaction id, the method used."""
+    changed = []
+    for field, key in (("transaction_reference", "transaction_reference"), ("method_detail", "method")):
+        value = str(details.get(key) or "")[: Payment._meta.get_field(field).max_length]
+        if value and getattr(payment, field) != value:
+            setattr(payment, field, value)
+            changed.append(field)
+    if changed:
+        payment.save(update_fields=changed)
+
+
+def confirm_payment(payment, actor=Actor.PROVIDER, user=None, details=None, **data) -> bool:
+    """Confirm a payment (idempotent); the order turns Paid once confirmed payments minus refunds cover its total.
+
+    Money that arrives when nothing is due (the order was cancelled, or already paid in another tab) is confirmed
+    all the same, flagged on the order, and listed for refund."""
     with transaction.atomic():
         order = lock_order(payment.order_id)
         payment = Payment.objects.get(pk=payment.pk)  # read after the order lock: current for this whole workflow
+        _remember(payment, details or {})
         if not payment.confirm():
             return False
         record_event(
@@ -83,27 +126,81 @@ def confirm_payment(payment, actor=Actor.PROVIDER, user=None, **data) -> bool:
             reference=payment.reference,
             **data,
         )
-        if order.payment_status == PaymentStatus.AWAITING_PAYMENT and paid_amount(order) >= order.total:
-            payment_status.mark_paid(order, actor, user)
+        if order.payment_status == PaymentStatus.AWAITING_PAYMENT:
+            if paid_amount(order) >= order.total:
+                payment_status.mark_paid(order, actor, user)
+        elif actor != Actor.STAFF:
+            cancelled = order.payment_status == PaymentStatus.CANCELLED
+            payment.surplus = Payment.Surplus.AFTER_CANCEL if cancelled else Payment.Surplus.PAID_TWICE
+            payment.save(update_fields=["surplus"])
+            reason = (
+                f"{format_chf(payment.amount, payment.currency)} paid by {provider_label(payment.provider)} "
+                f"({payment.reference}) "
+                + ("after the order was cancelled" if cancelled else "although the order was already paid")
+                + ": refund it from the payments below."
+            )
+            payment_status.flag_order(order, reason, actor, reference=payment.reference)
     return True
 
 
-def fail_payment(payment, message="", actor=Actor.PROVIDER) -> bool:
+def _fail(order, payment, message, actor, **data) -> bool:
+    """Fail an attempt read under the order's lock, with its timeline entry (False: already done, nothing changed)."""
+    if not payment.fail(message):
+        return False
+    record_event(
+        order,
+        OrderEvent.Type.PAYMENT_FAILED,
+        actor,
+        provider=payment.provider,
+        reference=payment.reference,
+        message=message,
+        **data,
+    )
+    return True
+
+
+def fail_payment(payment, message="", actor=Actor.PROVIDER, **data) -> bool:
     """Record a failed attempt (idempotent; a failure after the confirmation changes nothing)."""
     with transaction.atomic():
         order = lock_order(payment.order_id)
-        payment = Payment.objects.get(pk=payment.pk)
-        if not payment.fail(message):
-            return False
-        record_event(
-            order,
-            OrderEvent.Type.PAYMENT_FAILED,
-            actor,
-            provider=payment.provider,
-            reference=payment.reference,
-            message=message,
-        )
-    return True
+        return _fail(order, Payment.objects.get(pk=payment.pk), message, actor, **data)
+
+
+def apply_state(
+    payment, kind, amount_minor, currency, *, message="", details=None, actor=Actor.PROVIDER, **data
+) -> str:
+    """What a provider said of an attempt (a webhook, or our asking it): confirm after checking the amount and the
+    currency, or fail. Returns why it was not applied ("" when it was, or when there was nothing to do)."""
+    if kind == EventKind.SUCCEEDED:
+        if amount_minor != payment.amount_minor or currency != payment.currency:
+            return flag_mismatch(payment, amount_minor, currency, actor=actor, **data)
+        confirm_payment(payment, actor, details=details, **data)
+    elif kind == EventKind.FAILED:
+        fail_payment(payment, message or _("The payment was declined or cancelled."), actor, **data)
+    elif kind == EventKind.EXPIRED:
+        fail_payment(payment, message or _("The payment session expired unpaid."), actor, **data)
+    elif details:
+        with transaction.atomic():
+            lock_order(payment.order_id)
+            _remember(Payment.objects.get(pk=payment.pk), details)
+    return ""
+
+
+def close_open_attempts(order, message: str, actor=Actor.SYSTEM) -> int:
+    """Expire the provider sessions of an order's open online attempts (the order was cancelled, or the shopper
+    chose another method), then fail them; a payment that still arrives is flagged. Call outside any transaction:
+    each provider is called with no lock held. Returns how many attempts were closed."""
+    closed = 0
+    for payment in order.payments.filter(status=Payment.Status.PENDING):
+        provider = get_provider(payment.provider)
+        if provider is None or not provider.is_online:
+            continue
+        try:
+            provider.cancel(payment)
+        except ProviderError as error:  # the session stays open at the provider: a late payment will be flagged
+            logger.warning("Could not expire %s at %s: %s", payment.reference, payment.provider, error)
+        closed += fail_payment(payment, message, actor)
+    return closed
 
 
 def pending_offline_payment(order) -> Payment | None:
@@ -154,24 +251,69 @@ def _refundable(payment) -> Decimal:
     return payment.amount - (payment.refunds.aggregate(s=Sum("amount"))["s"] or Decimal("0"))
 
 
-def refund_all(order, actor=Actor.STAFF, user=None, note="") -> Decimal:
-    """Refund everything paid on an order (recorded; online providers' refund calls come with those providers)."""
-    total = Decimal("0")
-    with transaction.atomic():
-        order = lock_order(order)
-        for payment in order.payments.filter(status=Payment.Status.CONFIRMED).order_by("pk"):
-            remaining = _refundable(payment)
-            if remaining > 0:
-                Refund.objects.create(payment=payment, amount=remaining, note=note)
-                total += remaining
-        if total:
-            record_event(order, OrderEvent.Type.REFUNDED, actor, user=user, amount=str(total), note=note)
-    return total
+def _minor(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+def _plan(payments_and_amounts) -> list[tuple[Payment, Decimal, str]]:
+    """Each part of a refund with its idempotency key: the same click sent twice is the same refund at the provider."""
+    return [
+        (payment, amount, f"refund:{payment.reference}:{payment.refunds.count()}:{_minor(amount)}")
+        for payment, amount in payments_and_amounts
+        if amount > 0
+    ]
+
+
+def _refund_at_providers(plan) -> tuple[list[tuple[Payment, Decimal, str | None]], str]:
+    """Call each online provider for its part of a refund, with no lock held; offline payments are only recorded
+    (the merchant pays the money back). Returns what was refunded and, when a provider refused, its message (the
+    parts after it are not attempted)."""
+    done = []
+    for payment, amount, key in plan:
+        provider = get_provider(payment.provider)
+        if provider is None or not provider.is_online:
+            done.append((payment, amount, None))
+            continue
+        try:
+            answer = provider.refund(payment, _minor(amount), key)
+        except ProviderError as error:
+            return done, str(error)
+        done.append((payment, Decimal(answer.amount_minor) / 100, answer.reference))
+    return done, ""
+
+
+def _record_refunds(order, done, *, actor, user=None, note="", change_status=True, **data) -> tuple[list, bool]:
+    """Record refunds made (under the order's lock); a refund the provider reports again is recorded once.
+    Returns (the new Refund rows, whether nothing paid is left)."""
+    rows = []
+    for payment, amount, reference in done:
+        if reference and Refund.objects.filter(provider_reference=reference).exists():
+            continue
+        amount = min(amount, _refundable(payment))
+        if amount > 0:
+            rows.append(Refund.objects.create(payment=payment, amount=amount, provider_reference=reference, note=note))
+    left = paid_amount(order)
+    if not rows:
+        return rows, left <= 0
+    total = sum((row.amount for row in rows), Decimal("0"))
+    for payment in {row.payment for row in rows}:
+        if payment.surplus and _refundable(payment) <= 0:  # the extra money is back with the shopper
+            payment.surplus = ""
+            payment.save(update_fields=["surplus"])
+    status = order.payment_status
+    surplus_only = status == PaymentStatus.PAID and left >= order.total  # the extra money went back: still paid
+    if change_status and status in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED) and not surplus_only:
+        payment_status.set_refund_status(order, full=left <= 0, actor=actor, user=user)
+    record_event(order, OrderEvent.Type.REFUNDED, actor, user=user, amount=str(total), note=note, **data)
+    if change_status:
+        notify(Kind.REFUNDED, order=order, key=f"refund:{rows[0].pk}", amount=str(total), full=left <= 0)
+    return rows, left <= 0
 
 
 def refund(order, amount: Decimal, actor=Actor.STAFF, user=None, note="") -> bool:
-    """Refund part or all of what was paid (recorded; online providers' refund calls come with those providers).
-    The order becomes Partially refunded or Refunded, and the shopper is told. Returns True for a full refund."""
+    """Refund part or all of what was paid, the latest payments first, through their providers (offline payments:
+    recorded). The order becomes Partially refunded or Refunded, and the shopper is told. Returns True when nothing
+    paid is left. A provider's refusal raises PaymentError with its message, after recording what did go back."""
     with transaction.atomic():
         order = lock_order(order)
         if order.payment_status not in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED):
@@ -179,17 +321,90 @@ def refund(order, amount: Decimal, actor=Actor.STAFF, user=None, note="") -> boo
         available = paid_amount(order)
         if amount <= 0 or amount > available:
             raise PaymentError(_("You can refund at most %(amount)s.") % {"amount": format_chf(available)})
-        left, refunds = amount, []
+        parts, left = [], amount
         for payment in order.payments.filter(status=Payment.Status.CONFIRMED).order_by("-pk"):
             take = min(left, _refundable(payment))
-            if take > 0:
-                refunds.append(Refund.objects.create(payment=payment, amount=take, note=note))
-                left -= take
-        full = amount == available
-        payment_status.set_refund_status(order, full=full, actor=actor, user=user)
-        record_event(order, OrderEvent.Type.REFUNDED, actor, user=user, amount=str(amount), note=note)
-        notify(Kind.REFUNDED, order=order, key=f"refund:{refunds[0].pk}", amount=str(amount), full=full)
+            parts.append((payment, take))
+            left -= max(take, Decimal("0"))
+        plan = _plan(parts)
+    done, error = _refund_at_providers(plan)
+    full = False
+    if done:
+        with transaction.atomic():
+            order = lock_order(order)
+            _rows, full = _record_refunds(order, done, actor=actor, user=user, note=note)
+    if error:
+        raise PaymentError(_refused(error, done))
     return full
+
+
+def refund_all(order, actor=Actor.STAFF, user=None, note="") -> Decimal:
+    """Refund everything paid on an order through the providers, without changing its status (cancelling does).
+    Raises PaymentError when a provider refuses, after recording what did go back."""
+    with transaction.atomic():
+        order = lock_order(order)
+        payments = order.payments.filter(status=Payment.Status.CONFIRMED).order_by("pk")
+        plan = _plan((payment, _refundable(payment)) for payment in payments)
+    done, error = _refund_at_providers(plan)
+    rows = []
+    if done:
+        with transaction.atomic():
+            order = lock_order(order)
+            rows, _full = _record_refunds(order, done, actor=actor, user=user, note=note, change_status=False)
+    if error:
+        raise PaymentError(_refused(error, done))
+    return sum((row.amount for row in rows), Decimal("0"))
+
+
+def refund_surplus(payment, user=None) -> Decimal:
+    """Refund, in one click, money that came in although nothing was due (paid after the order was cancelled, or
+    paid twice). The order's status stays as it is."""
+    with transaction.atomic():
+        order = lock_order(payment.order_id)
+        payment = Payment.objects.get(pk=payment.pk)
+        if not payment.surplus or payment.status != Payment.Status.CONFIRMED:
+            raise PaymentError(_("This payment is not to be refunded."))
+        plan = _plan([(payment, _refundable(payment))])
+    done, error = _refund_at_providers(plan)
+    rows = []
+    if done:
+        with transaction.atomic():
+            order = lock_order(order)
+            rows, _full = _record_refunds(order, done, actor=Actor.STAFF, user=user, surplus=True)
+    if error:
+        raise PaymentError(_refused(error, done))
+    return sum((row.amount for row in rows), Decimal("0"))
+
+
+def record_provider_refunds(payment, refunds, actor=Actor.PROVIDER, **data) -> Decimal:
+    """Refunds the provider reports for a payment (made from its dashboard, or ours coming back by webhook): each is
+    recorded once, by the provider's id. A refund of an attempt not yet confirmed confirms it first, so that a
+    "succeeded" arriving after the "refunded" changes nothing."""
+    with transaction.atomic():
+        order = lock_order(payment.order_id)
+        payment = Payment.objects.get(pk=payment.pk)
+        made = [r for r in refunds if r.status in ("succeeded", "pending") and r.amount_minor > 0]
+        known = set(
+            Refund.objects.filter(provider_reference__in=[r.reference for r in made]).values_list(
+                "provider_reference", flat=True
+            )
+        )
+        new = [r for r in made if r.reference not in known]
+        if not new:
+            return Decimal("0")
+        if payment.status != Payment.Status.CONFIRMED:
+            confirm_payment(payment, actor, **data)
+            order = lock_order(order.pk)
+            payment = Payment.objects.get(pk=payment.pk)
+        done = [(payment, Decimal(r.amount_minor) / 100, r.reference) for r in new]
+        rows, _full = _record_refunds(order, done, actor=actor, **data)
+    return sum((row.amount for row in rows), Decimal("0"))
+
+
+def _refused(error: str, done) -> str:
+    if done:
+        return _("Part of the refund went through; the provider refused the rest: %(error)s") % {"error": error}
+    return _("The provider refused the refund: %(error)s") % {"error": error}
 
 
 def send_payment_link(order, user):
@@ -201,7 +416,8 @@ def send_payment_link(order, user):
         if not needs_payment(order):
             raise PaymentError(_("This order needs no payment."))
         if not can_pay_online(order):
-            online = [p for p in available_methods(Store.load(), pickup=order.is_pickup) if p.is_online]
+            store = Store.load()
+            online = [p for p in available_methods(store, pickup=order.is_pickup, test=order.is_test) if p.is_online]
             if not online:
                 raise PaymentError(
                     _("A payment link needs an online payment method: enable one under Settings → Payment.")
@@ -220,6 +436,31 @@ def send_payment_link(order, user):
         return notify(Kind.PAYMENT_LINK, order=order, user=user)
 
 
+def choose_method(order, code: str) -> None:
+    """The shopper picks another of the enabled methods for an order still awaiting payment (a declined card, a
+    cancelled TWINT payment): the open attempts of the old one are closed at their provider first."""
+    offered = [p.code for p in available_methods(Store.load(), pickup=order.is_pickup, test=order.is_test)]
+    if code not in offered:
+        raise PaymentError(_("Please choose one of the payment methods offered."))
+    if not needs_payment(order):
+        raise PaymentError(_("This order needs no payment."))
+    if code != order.payment_method:
+        close_open_attempts(order, _("The shopper chose another payment method."), Actor.SHOPPER)
+    with transaction.atomic():
+        order = lock_order(order)
+        if not needs_payment(order):
+            raise PaymentError(_("This order needs no payment."))
+        if code == order.payment_method:
+            return
+        old, order.payment_method = order.payment_method, code
+        order.save(update_fields=["payment_method", "updated_at"])
+        for payment in order.payments.filter(status=Payment.Status.PENDING).exclude(provider=code):
+            _fail(order, payment, _("The shopper chose another payment method."), Actor.SHOPPER)
+        if not get_provider(code).is_online:
+            create_payment(order, code, balance_due(order))
+        record_event(order, OrderEvent.Type.EDITED, Actor.SHOPPER, changes={"payment_method": [old, code]})
+
+
 def flag_mismatch(payment, reported_minor, reported_currency, actor=Actor.PROVIDER, **data) -> str:
     """A provider reported an amount or currency that is not what this payment asks for: the order is flagged for
     the merchant and not marked paid. Returns the reason."""
@@ -228,5 +469,9 @@ def flag_mismatch(payment, reported_minor, reported_currency, actor=Actor.PROVID
         f"{format_chf(Decimal(reported_minor or 0) / 100, reported_currency or '?')}"
         f" but {format_chf(payment.amount, payment.currency)} was due; not marked paid."
     )
-    payment_status.flag_order(payment.order_id, reason, actor, **data)
+    with transaction.atomic():
+        lock_order(payment.order_id)
+        # kept on the attempt too: reconciliation stops asking about it; the merchant decides
+        Payment.objects.filter(pk=payment.pk, status=Payment.Status.PENDING).update(failure_message=reason[:300])
+        payment_status.flag_order(payment.order_id, reason, actor, **data)
     return reason

@@ -1,46 +1,183 @@
 """Celery tasks of payments: applying a stored webhook event (the processing half of the webhook pipeline; the
-receiving half is ``payments.webhooks``). They drive the payment primitives of ``payments.services``."""
+receiving half is ``payments.webhooks``), sweeping events left unprocessed, and reconciling pending online payments
+with their providers. They drive the payment primitives of ``payments.services``.
+
+Provider APIs are called first, with no lock held; the event row and the order are locked only to apply the answer."""
+
+import datetime as dt
+import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from orders.models import OrderEvent
 
 from . import services
 from .models import Payment, WebhookEvent
+from .providers import PROVIDERS, EventKind, ProviderError, get_provider
 
+logger = logging.getLogger(__name__)
 Actor = OrderEvent.Actor
+
+# An event still "received" this long after it arrived has missed its task (broker down, worker lost).
+SWEEP_AFTER = dt.timedelta(minutes=2)
+# An event that still can't be applied after this long is marked in error (and shown as such); the sweep stops.
+GIVE_UP_AFTER = dt.timedelta(days=3)
+# A pending payment is asked about at most this often, and given up once its session is this long past its end.
+RECHECK_EVERY = dt.timedelta(minutes=10)
+EXPIRY_GRACE = dt.timedelta(hours=1)
+
+
+def find_payment(provider: str, *references: str) -> Payment | None:
+    """The attempt an event names: by our reference, or by the provider's id of the session or the transaction."""
+    references = [ref for ref in references if ref]
+    if not references:
+        return None
+    match = Q(reference__in=references) | Q(provider_reference__in=references) | Q(transaction_reference__in=references)
+    return Payment.objects.filter(match, provider=provider).order_by("pk").first()
 
 
 def apply_webhook_event(event_pk: int) -> str:
-    """Apply one stored event: confirm or fail the payment after checking amount and currency against it."""
+    """Apply one stored event. What it needs from the provider (the refunds made, the session re-read) is asked
+    before any lock; then the event row and the order are locked and the answer applied, once."""
+    event = WebhookEvent.objects.filter(pk=event_pk).first()
+    if event is None or event.status != WebhookEvent.Status.RECEIVED:
+        return event.status if event else "missing"
+    details = event.details or {}
+    payment = find_payment(
+        event.provider,
+        event.payment_reference,
+        details.get("provider_reference", ""),
+        details.get("transaction_reference", ""),
+    )
+    provider = get_provider(event.provider)
+    kind, amount, currency, refunds = event.kind, event.amount_minor, event.currency, None
+    if payment is not None and provider is not None:
+        _learn(payment, details)
+        if kind == EventKind.REFUNDED:
+            refunds = provider.fetch_refunds(payment)  # ProviderError: the task is retried, the event kept
+        elif kind == EventKind.SUCCEEDED:
+            state = provider.fetch_status(payment)  # re-read where the provider allows it: it has the last word
+            if state is not None:
+                kind, amount, currency = state.type, state.amount_minor, state.currency
+                details = {**details, **state.details}
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
         if event.status != WebhookEvent.Status.RECEIVED:
             return event.status
-        payment = Payment.objects.filter(provider=event.provider, reference=event.payment_reference).first()
         outcome = WebhookEvent.Status.PROCESSED
         if payment is None:
             outcome, event.error = WebhookEvent.Status.IGNORED, "no such payment"
-        elif event.event_type == "payment.succeeded":
-            if event.amount_minor != payment.amount_minor or event.currency != payment.currency:
-                event.error = services.flag_mismatch(payment, event.amount_minor, event.currency, event=event.event_id)
-            else:
-                services.confirm_payment(payment, Actor.PROVIDER, event=event.event_id)
-        elif event.event_type == "payment.failed":
-            services.fail_payment(payment, event.message)
+        elif kind == EventKind.REFUNDED:
+            services.record_provider_refunds(payment, refunds or [], event=event.event_id)
+        elif kind in (EventKind.SUCCEEDED, EventKind.FAILED, EventKind.EXPIRED, EventKind.PENDING):
+            event.error = services.apply_state(
+                payment, kind, amount, currency, message=event.message, details=details, event=event.event_id
+            )
         else:
             outcome = WebhookEvent.Status.IGNORED
-        event.status = outcome
+        event.status, event.payment = outcome, payment
         event.processed_at = timezone.now()
-        event.save(update_fields=["status", "error", "processed_at"])
+        event.save(update_fields=["status", "error", "payment", "processed_at"])
     return event.status
+
+
+def _learn(payment, details: dict) -> None:
+    """The provider's ids an event brings (a session's PaymentIntent), for the calls that follow; saved when applied."""
+    if details.get("provider_reference") and not payment.provider_reference:
+        payment.provider_reference = details["provider_reference"]
+    if details.get("transaction_reference") and not payment.transaction_reference:
+        payment.transaction_reference = details["transaction_reference"]
 
 
 @shared_task(bind=True, acks_late=True, max_retries=5, default_retry_delay=10)
 def process_webhook_event(self, event_pk: int) -> str:
     try:
         return apply_webhook_event(event_pk)
-    except Exception as error:  # a database hiccup: try again later; the event row stays "received"
+    except Exception as error:  # a provider or database hiccup: try again later; the event row stays "received"
         raise self.retry(exc=error) from error
+
+
+def hand_over(event_pk: int) -> None:
+    """Queue an event's processing; with the broker down it stays stored and the sweep applies it later."""
+    try:
+        process_webhook_event.delay(event_pk)
+    except Exception:
+        logger.warning("Webhook event %s not handed to the broker; the sweep will apply it", event_pk, exc_info=True)
+
+
+@shared_task
+def sweep_webhook_events() -> int:
+    """Apply verified events left unprocessed (the broker was down when they arrived, a worker was lost)."""
+    now = timezone.now()
+    stale = WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, received_at__lte=now - SWEEP_AFTER)
+    applied = 0
+    for pk, received_at in stale.order_by("pk").values_list("pk", "received_at")[:500]:
+        try:
+            apply_webhook_event(pk)
+            applied += 1
+        except Exception as error:
+            logger.warning("Webhook event %s still not applied: %s", pk, error, exc_info=True)
+            if received_at <= now - GIVE_UP_AFTER:
+                WebhookEvent.objects.filter(pk=pk, status=WebhookEvent.Status.RECEIVED).update(
+                    status=WebhookEvent.Status.ERROR, error=str(error)[:1000], processed_at=now
+                )
+    return applied
+
+
+@shared_task
+def reconcile_payments() -> int:
+    """Ask the providers about online payments still pending after ``RECONCILE_AFTER_MINUTES``, until their
+    session has expired, and apply what they say (paid → Paid; expired → the attempt failed). Returns the number
+    of payments whose state changed."""
+    now = timezone.now()
+    online = [code for code, provider in PROVIDERS.items() if provider.is_online]
+    due = (
+        Payment.objects.filter(
+            provider__in=online,
+            status=Payment.Status.PENDING,
+            failure_message="",  # a mismatch is for the merchant to decide
+            created_at__lte=now - dt.timedelta(minutes=settings.RECONCILE_AFTER_MINUTES),
+        )
+        .filter(Q(checked_at__isnull=True) | Q(checked_at__lte=now - RECHECK_EVERY))
+        .select_related("order")
+        .order_by("checked_at", "pk")[:200]
+    )
+    changed = 0
+    for payment in due:
+        changed += reconcile_payment(payment, now)
+    return changed
+
+
+def reconcile_payment(payment, now=None) -> bool:
+    now = now or timezone.now()
+    provider = get_provider(payment.provider)
+    try:
+        state = provider.fetch_status(payment)
+    except ProviderError as error:
+        logger.warning("Could not ask %s about %s: %s", payment.provider, payment.reference, error)
+        state = None
+    Payment.objects.filter(pk=payment.pk).update(checked_at=now)
+    past_end = payment.expires_at is not None and payment.expires_at + EXPIRY_GRACE <= now
+    if state is None or state.type == EventKind.PENDING:
+        if past_end:  # the provider's session is long over and it still says nothing: the attempt is over
+            return services.fail_payment(
+                payment, "The payment session expired unpaid.", Actor.SYSTEM, via="reconciliation"
+            )
+        if state is not None:
+            services.apply_state(payment, state.type, None, "", details=state.details)
+        return False
+    services.apply_state(
+        payment,
+        state.type,
+        state.amount_minor,
+        state.currency,
+        message=state.message,
+        details=state.details,
+        actor=Actor.SYSTEM,
+        via="reconciliation",
+    )
+    return Payment.objects.filter(pk=payment.pk).exclude(status=Payment.Status.PENDING).exists()

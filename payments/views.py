@@ -26,7 +26,9 @@ def webhook(request, provider):
 def test_page(request, reference):
     """Our own hosted payment page for the test provider: Pay, Decline or Leave pending. The outcome is sent as a
     signed event through the same pipeline as a real provider's webhook."""
-    payment = get_object_or_404(Payment.objects.select_related("order"), reference=reference, provider="test")
+    payment = get_object_or_404(
+        Payment.objects.select_related("order"), reference=reference, provider="test", order__is_test=True
+    )
     if request.method == "POST" and payment.status == Payment.Status.PENDING:
         outcome = request.POST.get("outcome")
         if outcome in ("pay", "decline"):

@@ -8,8 +8,8 @@ import math
 from django.db import IntegrityError, transaction
 
 from .models import WebhookEvent
-from .providers import WebhookError, get_provider
-from .tasks import process_webhook_event
+from .providers import EventKind, WebhookError, get_provider
+from .tasks import hand_over
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,9 @@ def receive_webhook(provider_code: str, body: bytes, headers) -> list[WebhookEve
                 row = WebhookEvent.objects.create(
                     provider=provider.code,
                     event_id=fields.get("event_id", event.event_id),
-                    event_type=fields.get("event_type", event.type),
+                    event_type=fields.get("event_type", event.provider_type or event.type),
+                    kind=event.type if event.type in EventKind.ALL else EventKind.IGNORED,
+                    details=_json_safe(_details(event)),
                     payment_reference=fields.get("payment_reference", event.payment_reference),
                     amount_minor=fields.get("amount_minor", event.amount_minor),
                     currency=fields.get("currency", event.currency),
@@ -46,7 +48,8 @@ def receive_webhook(provider_code: str, body: bytes, headers) -> list[WebhookEve
         if problem:  # answered 2xx all the same, so that the provider stops sending it; never applied
             logger.warning("Webhook %s:%s rejected: %s", provider.code, row.event_id, problem)
         else:
-            transaction.on_commit(lambda pk=row.pk: process_webhook_event.delay(pk))
+            # after the commit, and never failing the request: with the broker down the event is swept up later
+            transaction.on_commit(lambda pk=row.pk: hand_over(pk))
         stored.append(row)
     return stored
 
@@ -54,14 +57,21 @@ def receive_webhook(provider_code: str, body: bytes, headers) -> list[WebhookEve
 MAX_AMOUNT_MINOR = 10**11  # CHF 1,000,000,000.–, far beyond any order, well inside the column
 
 
+def _details(event) -> dict:
+    details = {key: str(value)[:200] for key, value in event.details.items() if value}
+    if event.provider_reference:
+        details["provider_reference"] = event.provider_reference[:120]
+    return details
+
+
 def _problem(event) -> str:
     """Why a verified event can't be taken as it says (values no provider sends, or columns can't hold)."""
-    texts = (event.event_id, event.type, event.payment_reference, event.currency, event.message)
+    texts = (event.event_id, event.type, event.provider_type, event.payment_reference, event.currency, event.message)
     if any("\x00" in text for text in texts):
         return "a value contains a NUL character"
     if not event.event_id or len(event.event_id) > 200:
         return "the event id is empty or too long"
-    if len(event.type) > 100 or len(event.payment_reference) > 120:
+    if len(event.provider_type or event.type) > 100 or len(event.payment_reference) > 120:
         return "the event type or payment reference is too long"
     if event.currency and not (len(event.currency) == 3 and event.currency.isascii() and event.currency.isalpha()):
         return "the currency is not a three-letter code"
@@ -79,7 +89,7 @@ def _storable(event) -> dict:
     amount = event.amount_minor
     return {
         "event_id": event_id,
-        "event_type": _clean(event.type)[:100],
+        "event_type": _clean(event.provider_type or event.type)[:100],
         "payment_reference": _clean(event.payment_reference)[:120],
         "amount_minor": amount if amount is not None and 0 <= amount <= MAX_AMOUNT_MINOR else None,
         "currency": _clean(event.currency)[:3],

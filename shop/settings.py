@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "shop",  # before WhiteNoise: its runserver wraps WhiteNoise's and runs the beat schedule in-process
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
@@ -146,7 +147,13 @@ CELERY_BEAT_SCHEDULE = {
     "purge-stale-carts": {"task": "shop.cart.tasks.purge_stale_carts", "schedule": 60 * 60},
     # E-mails that never reached the broker (Redis down at commit) or whose retries were lost; exhausted ones fail.
     "sweep-outbox": {"task": "notifications.tasks.sweep_outbox", "schedule": 60},
+    # Verified webhook events stored but never processed (broker down when they arrived, a worker lost).
+    "sweep-webhooks": {"task": "payments.tasks.sweep_webhook_events", "schedule": 60},
+    # Online payments pending for over 30 minutes: ask the provider what became of them.
+    "reconcile-payments": {"task": "payments.tasks.reconcile_payments", "schedule": 5 * 60},
 }
+# Without beat (the embedded default), the process that serves runs this schedule itself: shop/periodic.py.
+PERIODIC_IN_PROCESS = env_bool("PERIODIC_IN_PROCESS", not REDIS_URL)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -236,6 +243,15 @@ TEST_PROVIDER_SECRET = (
     os.environ.get("TEST_PROVIDER_SECRET")
     or hmac.new(SECRET_KEY.encode(), b"shop.payments.test-provider", hashlib.sha256).hexdigest()
 )
+# Stripe (Checkout Sessions): the secret key (sk_test_… is the sandbox, sk_live_… live), the webhook endpoint's
+# signing secret (whsec_…), and STRIPE_API_BASE to point the shop at a local stand-in of Stripe's API.
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "").strip()
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "").strip()
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "").strip().rstrip("/")
+# Seconds to wait for a provider's API before telling the user it can't be reached.
+PROVIDER_TIMEOUT = float(os.environ.get("PROVIDER_TIMEOUT", "15"))
+# Online payments still pending this long are looked up at the provider, until the provider's session expires.
+RECONCILE_AFTER_MINUTES = 30
 PRODUCTS_PER_PAGE = 24
 
 LOGGING = {

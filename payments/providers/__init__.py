@@ -4,12 +4,23 @@ from django.utils.translation import gettext_lazy
 
 from payments.models import PaymentMethod
 
-from .base import Provider, ProviderEvent, WebhookError
+from .base import (
+    EventKind,
+    PaymentState,
+    Provider,
+    ProviderError,
+    ProviderEvent,
+    ProviderRefund,
+    Redirect,
+    WebhookError,
+)
 from .offline import BankTransfer, CashOnPickup, Invoice, PhoneOrder
+from .stripe_checkout import StripeProvider
 from .test import TestProvider
 
 PROVIDERS: dict[str, Provider] = {
-    provider.code: provider for provider in (BankTransfer(), Invoice(), PhoneOrder(), CashOnPickup(), TestProvider())
+    provider.code: provider
+    for provider in (StripeProvider(), BankTransfer(), Invoice(), PhoneOrder(), CashOnPickup(), TestProvider())
 }
 
 
@@ -30,19 +41,31 @@ def provider_label(code: str) -> str:
     return str(provider.name) if provider else code
 
 
-def available_methods(store, *, pickup: bool) -> list[Provider]:
-    """The methods the merchant enabled, in their order, that can be used for this checkout."""
+def available_methods(store, *, pickup: bool, test: bool | None = None) -> list[Provider]:
+    """The methods the merchant enabled, in their order, that can be used for this checkout: an online provider
+    only when configured, the test provider only for a test order (``test``; by default, one placed now)."""
+    test = store.test_mode if test is None else test
     enabled = PaymentMethod.enabled_codes()
     return [
-        PROVIDERS[code] for code in enabled if code in PROVIDERS and PROVIDERS[code].is_available(store, pickup=pickup)
+        PROVIDERS[code]
+        for code in enabled
+        if code in PROVIDERS
+        and PROVIDERS[code].is_available(store, pickup=pickup)
+        and (test or not PROVIDERS[code].test_only)
+        and (not PROVIDERS[code].is_online or PROVIDERS[code].is_configured())
     ]
 
 
 __all__ = [
     "PROVIDERS",
     "RECORDED_BY_STAFF",
+    "EventKind",
+    "PaymentState",
     "Provider",
+    "ProviderError",
     "ProviderEvent",
+    "ProviderRefund",
+    "Redirect",
     "WebhookError",
     "available_methods",
     "get_provider",

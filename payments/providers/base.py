@@ -1,8 +1,30 @@
+import datetime as dt
 from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.urls import reverse
 
 
 class WebhookError(Exception):
     """A webhook request we refuse (bad signature, stale timestamp, malformed body): answered 400."""
+
+
+class ProviderError(Exception):
+    """A provider's API refused a call or could not be reached; the message is the provider's, for the merchant or
+    the shopper to read. Nothing was changed on our side."""
+
+
+class EventKind:
+    """What a provider's event means for a payment, in our terms (``ProviderEvent.type``)."""
+
+    SUCCEEDED = "succeeded"  # the money is taken: confirm
+    FAILED = "failed"  # declined or cancelled: the attempt failed
+    PENDING = "pending"  # the provider is still processing (a delayed method): nothing to do yet
+    EXPIRED = "expired"  # the provider's session ran out unpaid: the attempt failed
+    REFUNDED = "refunded"  # money went back (from us or from the provider's dashboard)
+    IGNORED = "ignored"  # an event of no concern to a payment (verified and stored all the same)
+
+    ALL = (SUCCEEDED, FAILED, PENDING, EXPIRED, REFUNDED, IGNORED)
 
 
 @dataclass(frozen=True)
@@ -10,14 +32,45 @@ class ProviderEvent:
     """A verified event from a provider, in our terms."""
 
     event_id: str
-    type: str  # "payment.succeeded" | "payment.failed" | "payment.pending"
-    payment_reference: str
+    type: str  # an EventKind
+    payment_reference: (
+        str  # ours (Payment.reference), or the provider's (session, transaction) when that is all it says
+    )
     amount_minor: int | None = None
     currency: str = ""
-    provider_reference: str = ""
+    provider_reference: str = ""  # the provider's id of the attempt (a Checkout Session, a transaction)
     message: str = ""
     raw: dict = field(default_factory=dict)
     problem: str = ""  # signed, but a value we can't accept: the event is stored as rejected
+    provider_type: str = ""  # the provider's own name for the event ("checkout.session.completed")
+    details: dict = field(default_factory=dict)  # transaction_reference, method, refund_reference, …
+
+
+@dataclass(frozen=True)
+class PaymentState:
+    """What a provider says of a payment when asked (reconciliation, or re-reading the object a webhook named)."""
+
+    type: str  # EventKind.SUCCEEDED, FAILED, PENDING or EXPIRED
+    amount_minor: int | None = None
+    currency: str = ""
+    message: str = ""
+    details: dict = field(default_factory=dict)  # transaction_reference, method
+
+
+@dataclass(frozen=True)
+class ProviderRefund:
+    reference: str  # the provider's id of the refund
+    amount_minor: int
+    status: str = "succeeded"  # succeeded | pending | failed
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """Where to send the shopper to pay, and what the provider calls this attempt."""
+
+    url: str
+    provider_reference: str = ""
+    expires_at: dt.datetime | None = None
 
 
 class Provider:
@@ -27,17 +80,63 @@ class Provider:
     name: str = ""
     is_online: bool = False
     description: str = ""
+    # The environment variables an online provider needs (secrets: never in the database, never logged or shown).
+    required_settings: tuple[str, ...] = ()
+    # Only for test orders (the test provider): a real order never pays through it.
+    test_only: bool = False
+    # The provider's event names to subscribe the webhook to (shown in Settings → Payment).
+    webhook_events: tuple[str, ...] = ()
 
     def is_available(self, store, *, pickup: bool) -> bool:
         return True
+
+    # Configuration ----------------------------------------------------------------------------------------------
+
+    def missing_settings(self) -> list[str]:
+        """The variables of ``required_settings`` that are not set."""
+        return [name for name in self.required_settings if not (getattr(settings, name, "") or "").strip()]
+
+    def is_configured(self) -> bool:
+        return not self.missing_settings()
+
+    def mode(self) -> str:
+        """ "sandbox" or "live" for an online provider (what its keys are for); "" for offline methods."""
+        return ""
+
+    def webhook_url(self) -> str:
+        """The exact URL to paste into the provider's dashboard."""
+        return settings.SITE_URL + reverse("webhook", kwargs={"provider": self.code}) if self.is_online else ""
+
+    # Shopper side -----------------------------------------------------------------------------------------------
 
     def instructions(self, order, store) -> str:
         """What the shopper must do to pay (offline methods), shown on the confirmation and order pages."""
         return ""
 
-    def start(self, payment, request) -> str:
-        """Online methods: the URL to send the shopper to."""
+    def start(self, payment, request) -> Redirect:
+        """Online methods: open the provider's payment page for this attempt. Raises ProviderError."""
         raise NotImplementedError
+
+    # Webhooks and the provider's API (online methods) -----------------------------------------------------------
 
     def parse_webhook(self, body: bytes, headers) -> list[ProviderEvent]:
         raise WebhookError("this provider takes no webhooks")
+
+    def fetch_status(self, payment) -> PaymentState | None:
+        """Ask the provider what became of an attempt; None when the provider can't be asked. Raises ProviderError."""
+        return None
+
+    def fetch_refunds(self, payment) -> list[ProviderRefund]:
+        """Every refund the provider made of this payment (from us or from its dashboard). Raises ProviderError."""
+        return []
+
+    def refund(self, payment, amount_minor: int, key: str) -> ProviderRefund:
+        """Refund part of a confirmed payment; ``key`` makes a repeated call the same refund. Raises ProviderError."""
+        raise ProviderError("this provider does not refund")
+
+    def cancel(self, payment) -> None:
+        """Close the provider's session of an attempt, so that it can no longer be paid. Raises ProviderError."""
+
+    def dashboard_url(self, payment) -> str:
+        """Where the merchant sees this payment in the provider's dashboard ("" when there is none)."""
+        return ""

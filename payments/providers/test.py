@@ -16,12 +16,18 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
 
-from .base import Provider, ProviderEvent, WebhookError
+from .base import EventKind, Provider, ProviderEvent, ProviderRefund, Redirect, WebhookError
 
 HEADER = "Test-Signature"
 TOLERANCE_SECONDS = 300
 SIGNATURE = re.compile(r"[0-9a-f]{64}")
 OUTCOMES = {"pay": "payment.succeeded", "decline": "payment.failed", "pending": "payment.pending"}
+KINDS = {
+    "payment.succeeded": EventKind.SUCCEEDED,
+    "payment.failed": EventKind.FAILED,
+    "payment.pending": EventKind.PENDING,
+    "payment.expired": EventKind.EXPIRED,
+}
 
 
 def sign(body: bytes, timestamp: int, secret: str | None = None) -> str:
@@ -35,12 +41,21 @@ class TestProvider(Provider):
     name = gettext_lazy("Test payment")
     description = gettext_lazy("Test mode only: simulate a successful, declined or pending online payment.")
     is_online = True
+    test_only = True
 
     def is_available(self, store, *, pickup: bool) -> bool:
         return store.test_mode
 
-    def start(self, payment, request) -> str:
-        return reverse("payments:test_page", kwargs={"reference": payment.reference})
+    def mode(self) -> str:
+        return "sandbox"
+
+    def start(self, payment, request) -> Redirect:
+        return Redirect(reverse("payments:test_page", kwargs={"reference": payment.reference}))
+
+    def refund(self, payment, amount_minor: int, key: str) -> ProviderRefund:
+        """Test money goes back at once; the key names the refund, so that a repeated call is the same refund."""
+        digest = hmac.new(settings.TEST_PROVIDER_SECRET.encode(), key.encode(), hashlib.sha256).hexdigest()[:24]
+        return ProviderRefund(reference="test_re_" + digest, amount_minor=amount_minor)
 
     def build_event(self, payment, outcome: str) -> tuple[bytes, dict]:
         """The signed event our hosted page sends for a payment: (raw body, headers)."""
@@ -81,7 +96,8 @@ class TestProvider(Provider):
             return [
                 ProviderEvent(
                     event_id=str(event["id"]),
-                    type=str(event["type"]),
+                    type=KINDS.get(str(event["type"]), EventKind.IGNORED),
+                    provider_type=str(event["type"]),
                     payment_reference=str(data["payment_reference"]),
                     # a signed event with an amount that is no whole number of Rappen is stored, and rejected
                     amount_minor=amount if type(amount) is int else None,
