@@ -1,11 +1,11 @@
-"""Celery beat's schedule, run in-process: the embedded default (``make run``, no Redis) has no beat, so the process that
-serves runs ``settings.CELERY_BEAT_SCHEDULE`` itself in a daemon thread when ``PERIODIC_IN_PROCESS`` is on (the
+"""Celery beat's schedule, run in-process: the embedded default (``make run``, no Redis) has no beat, so the process
+that serves runs ``settings.CELERY_BEAT_SCHEDULE`` itself in a daemon thread when ``PERIODIC_IN_PROCESS`` is on (the
 ``runserver`` of ``shop/management/commands/`` starts it). Production runs ``celery -A shop beat`` instead.
 
-An entry means what it means to beat: its schedule becomes a Celery schedule (seconds or a ``timedelta`` an interval; a
-``crontab`` or ``solar`` stays what it is) and is asked ``is_due``; every entry runs first one interval after the start,
-as under a freshly started beat. A task runs through ``apply()``, in this thread; one that fails is logged with its
-traceback and the others go on.
+An entry means what it means to beat: its schedule becomes a Celery schedule (a number of seconds or a ``timedelta``
+an interval; a ``crontab`` or ``solar`` stays itself) and is asked ``is_due``; every entry runs first one interval after
+the start, as under a freshly started beat. A task runs through ``apply()``, in this thread; one that fails is logged
+with its traceback and the others go on.
 """
 
 import logging
