@@ -215,7 +215,8 @@ def test_declined_test_payment_can_be_retried(client, store, ebook, commits):
     assert order.payment_status == "awaiting_payment"
     assert order.payments.get().status == "failed"
     html = client.get(order.get_absolute_url()).content.decode()
-    assert "Your payment did not go through. You can try again." in html and "Pay now" in html
+    assert "Your payment did not go through." in html and "Nothing was charged." in html
+    assert "Try again: Test payment" in html and "Or pay another way" in html
     retry = client.post(u("checkout:pay", token=order.token))
     second = Payment.objects.exclude(status="failed").get()
     assert retry["Location"] == u("payments:test_page", reference=second.reference)
@@ -235,7 +236,7 @@ def test_leave_pending_keeps_awaiting_payment(client, store, ebook):
     order = Order.objects.get()
     assert order.payment_status == "awaiting_payment"
     html = client.get(order.get_absolute_url()).content.decode()
-    assert "Your payment has not been confirmed yet." in html and 'hx-trigger="every 3s"' in html
+    assert "Your payment is being confirmed. This page updates by itself." in html and 'hx-trigger="every 3s"' in html
 
 
 def test_test_provider_only_in_test_mode(client, store, ebook):

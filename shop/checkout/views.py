@@ -3,14 +3,15 @@
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from orders.models import Order
-from orders.status import can_pay_online
+from orders.status import PaymentStatus, can_pay_online, needs_payment
 from payments import services as payments
-from payments.models import PaymentMethod
+from payments.models import Payment, PaymentMethod
 from payments.providers import available_methods, get_provider
 from shop.backoffice.models import Store
 from shop.cart import services as cart_services
@@ -179,19 +180,46 @@ def checkout_summary(request):
     return render(request, "storefront/includes/checkout_summary.html", {**context, "oob": True})
 
 
+RETURNS = ("returned", "cancelled")  # ?payment=… on the way back from the provider's page
+
+
+def _payment_state(order, returned: str) -> dict:
+    """What the order page says of an online payment: being confirmed (it updates itself), cancelled, failed."""
+    attempts = [p for p in order.payments.all() if get_provider(p.provider) and get_provider(p.provider).is_online]
+    latest = attempts[-1] if attempts else None
+    pending = latest is not None and latest.status == Payment.Status.PENDING
+    can_pay = can_pay_online(order)
+    state = ""
+    if order.payment_status == PaymentStatus.AWAITING_PAYMENT and latest is not None:
+        if pending:
+            state = "cancelled" if returned == "cancelled" else "confirming"
+        elif latest.status == Payment.Status.FAILED:
+            state = "expired" if latest.expires_at and latest.expires_at <= timezone.now() else "failed"
+    methods = []
+    if needs_payment(order) and state != "confirming":
+        methods = available_methods(Store.load(), pickup=order.is_pickup, test=order.is_test)
+    return {
+        "can_pay": can_pay,
+        "payment_state": state,
+        "latest_payment": latest,
+        "returned": returned,
+        "poll": state == "confirming",
+        "other_methods": [p for p in methods if p.code != order.payment_method],
+    }
+
+
 @require_safe
 def order_detail(request, token):
     order = get_object_or_404(Order.objects.prefetch_related("lines", "payments"), token=token)
     provider = get_provider(order.payment_method)
     store = Store.load()
+    returned = request.GET.get("payment", "")
     context = {
         "order": order,
         "store": store,
         "provider": provider,
         "instructions": provider.instructions(order, store) if provider else "",
-        "can_pay": can_pay_online(order),
-        "pending": any(p.status == "pending" for p in order.payments.all()),
-        "failed": [p for p in order.payments.all() if p.status == "failed"],
+        **_payment_state(order, returned if returned in RETURNS else ""),
     }
     template = "storefront/includes/order_status.html" if request.htmx else "storefront/order.html"
     return render(request, template, context)
@@ -199,9 +227,15 @@ def order_detail(request, token):
 
 @require_POST
 def order_pay(request, token):
+    """Pay now (again), or with another of the enabled methods (``method``): online ones go to the provider."""
     order = get_object_or_404(Order, token=token)
+    method = request.POST.get("method", "")
     try:
-        return redirect(payments.start_payment(order, request))
+        if method and method != order.payment_method:
+            payments.choose_method(order, method)
+            order.refresh_from_db()
+        if can_pay_online(order):
+            return redirect(payments.start_payment(order, request))
     except payments.PaymentError as error:
         messages.error(request, str(error))
-        return redirect(reverse("checkout:order", kwargs={"token": order.token}))
+    return redirect(reverse("checkout:order", kwargs={"token": order.token}))
