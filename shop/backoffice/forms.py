@@ -3,9 +3,14 @@ how to put it right; the views hand ``cleaned_data`` to ``services.py``. Nothing
 
 import re
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
+from django.utils.text import get_text_list
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import COUNTRIES
@@ -246,9 +251,21 @@ class PaymentSettingsForm(forms.Form):
 
     BANK_FIELDS = ("bank_account_holder", "bank_iban", "bank_name", "bank_instructions", "invoice_terms")
 
-    def __init__(self, *args, order_of_codes=(), **kwargs):
+    def __init__(self, *args, order_of_codes=(), enabled_before=(), **kwargs):
+        """``enabled_before``: the codes offered until now (saved). A provider that is not configured can't be
+        enabled, but one enabled before its variables were removed may stay enabled (it is not offered meanwhile)."""
         super().__init__(*args, **kwargs)
         self.order_of_codes = self._apply_move(order_of_codes)
+        self.enabled_before = set(enabled_before)
+
+    @staticmethod
+    def needs_setup(provider) -> bool:
+        """An online provider that needs the shop's environment (the test provider needs nothing)."""
+        return provider.is_online and not provider.test_only
+
+    def can_enable(self, code) -> bool:
+        provider = PROVIDERS[code]
+        return code in self.enabled_before or not self.needs_setup(provider) or provider.is_configured()
 
     def _apply_move(self, codes):
         """The order the rows are in: the posted order (``codes``), with the move the merchant asked for."""
@@ -274,6 +291,23 @@ class PaymentSettingsForm(forms.Form):
             raise ValidationError(
                 _("Enable at least one payment method, otherwise shoppers can't place orders."), code="none_enabled"
             )
+        for code in enabled or ():
+            if not self.can_enable(code):
+                provider = PROVIDERS[code]
+                self.add_error(
+                    "enabled",
+                    ValidationError(
+                        _(
+                            "%(name)s can't be offered until it is configured: set %(variables)s in the shop's "
+                            "environment, then enable it."
+                        ),
+                        code="not_configured",
+                        params={
+                            "name": provider.name,
+                            "variables": get_text_list(provider.missing_settings(), _("and")),
+                        },
+                    ),
+                )
         if enabled and "bank_transfer" in enabled and "bank_iban" in data and not data["bank_iban"]:
             self.add_error(
                 "bank_iban",
@@ -291,10 +325,47 @@ class PaymentSettingsForm(forms.Form):
         else:
             enabled = self.initial.get("enabled", [])
         last = len(self.order_of_codes) - 1
-        return [
-            {"code": code, "provider": PROVIDERS[code], "enabled": code in enabled, "first": i == 0, "last": i == last}
-            for i, code in enumerate(self.order_of_codes)
-        ]
+        rows = []
+        for i, code in enumerate(self.order_of_codes):
+            provider, locked = PROVIDERS[code], not self.can_enable(code)
+            rows.append(
+                {
+                    "code": code,
+                    "provider": provider,
+                    # a checkbox that can't be ticked shows unticked, whatever was posted
+                    "enabled": code in enabled and not locked,
+                    "locked": locked,
+                    "first": i == 0,
+                    "last": i == last,
+                    "setup": self.setup(provider) if self.needs_setup(provider) else None,
+                }
+            )
+        return rows
+
+    @staticmethod
+    def setup(provider) -> dict:
+        """What the merchant needs to know to connect an online provider: configured or which variables are missing,
+        sandbox or live, the webhook URL and events to enter in the provider's dashboard, and the stand-in of its API
+        when one is set. The secrets themselves are never read out here (only whether they are set)."""
+        missing = provider.missing_settings()
+        api_base_setting = f"{provider.code.upper()}_API_BASE"
+        api_base = (getattr(settings, api_base_setting, "") or "").strip()
+        if api_base:  # an address, not a secret: but never show credentials someone put into it
+            parts = urlsplit(api_base)
+            if parts.username or parts.password:
+                api_base = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+        return {
+            "configured": not missing,
+            "missing": missing,
+            "missing_html": mark_safe(  # every part is escaped: the names by format_html, the "and"
+                get_text_list([format_html("<code>{}</code>", name) for name in missing], conditional_escape(_("and")))
+            ),
+            "mode": provider.mode() if not missing else "",
+            "webhook_url": provider.webhook_url(),
+            "webhook_events": tuple(getattr(provider, "webhook_events", ())),
+            "api_base_setting": api_base_setting if hasattr(settings, api_base_setting) else "",
+            "api_base": api_base,
+        }
 
     def bank_data(self) -> dict:
         return {name: self.cleaned_data[name].strip() for name in self.BANK_FIELDS}

@@ -50,9 +50,10 @@ def general(request):
 @require_http_methods(["GET", "POST"])
 def payment(request):
     store = Store.load()
+    enabled_before = PaymentMethod.enabled_codes()
     if request.method == "POST":
         order = services.ordered_payment_codes(request.POST.getlist("order"))
-        form = PaymentSettingsForm(request.POST, order_of_codes=order)
+        form = PaymentSettingsForm(request.POST, order_of_codes=order, enabled_before=enabled_before)
         if form.is_valid():
             services.save_payment_settings(form.order_of_codes, form.cleaned_data["enabled"], form.bank_data())
             messages.success(request, _("Payment settings saved."))
@@ -62,8 +63,10 @@ def payment(request):
         messages.error(request, CHECK_FIELDS)
     else:
         initial = {name: getattr(store, name) for name in PaymentSettingsForm.BANK_FIELDS}
-        initial["enabled"] = PaymentMethod.enabled_codes()
-        form = PaymentSettingsForm(initial=initial, order_of_codes=services.ordered_payment_codes())
+        initial["enabled"] = enabled_before
+        form = PaymentSettingsForm(
+            initial=initial, order_of_codes=services.ordered_payment_codes(), enabled_before=enabled_before
+        )
     return render(request, "backoffice/settings/payment.html", {"form": form, "store": store})
 
 

@@ -1,0 +1,195 @@
+"""Settings → Payment for online providers: whether each is configured (and which environment variables are missing),
+sandbox or live, the exact webhook URL and events to enter in the provider's dashboard. A provider that is not
+configured can't be enabled (refused on the server too); the secrets never appear on the page."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from payments.models import PaymentMethod
+from payments.providers import PROVIDERS, available_methods
+from shop.backoffice.models import Store
+from tests.browser import log_in
+from tests.test_backoffice_settings import PAYMENT, html, payment_data
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
+
+SECRET_KEY = "sk_test_abc"
+WEBHOOK_SECRET = "whsec_x"
+SITE_URL = "https://shop.example.ch"
+STRIPE_EVENTS = (
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
+    "charge.refunded",
+    "refund.updated",
+)
+
+
+@pytest.fixture
+def unconfigured(settings):
+    settings.STRIPE_SECRET_KEY = ""
+    settings.STRIPE_WEBHOOK_SECRET = ""
+    settings.STRIPE_API_BASE = ""
+    settings.SITE_URL = SITE_URL
+    return settings
+
+
+@pytest.fixture
+def configured(unconfigured):
+    unconfigured.STRIPE_SECRET_KEY = SECRET_KEY
+    unconfigured.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    return unconfigured
+
+
+def checkbox(page: str, code: str) -> str:
+    """The <input> tag of a method's "offered" checkbox."""
+    return re.search(rf'<input type="checkbox" name="enabled" value="{code}"[^>]*>', page).group(0)
+
+
+def stripe_enabled() -> bool:
+    return PaymentMethod.objects.filter(code="stripe", is_enabled=True).exists()
+
+
+def with_stripe(**changes):
+    data = payment_data(**changes)
+    return {**data, "order": [*data["order"], "stripe"], "enabled": [*data["enabled"], "stripe"]}
+
+
+def test_unconfigured_stripe_names_the_variables_to_set_and_cannot_be_ticked(client, staff, store, unconfigured):
+    page = html(client.get(PAYMENT))
+    assert (
+        "Not configured: set <code>STRIPE_SECRET_KEY</code> and <code>STRIPE_WEBHOOK_SECRET</code> "
+        "in the shop's environment." in page
+    )
+    tag = checkbox(page, "stripe")
+    assert " disabled" in tag and " checked" not in tag
+    assert 'aria-describedby="description-stripe status-stripe"' in tag
+    assert "Sandbox" not in page and "Live<" not in page and "Enabled, but not offered" not in page
+    # the webhook URL is there already: creating the endpoint is how the merchant gets STRIPE_WEBHOOK_SECRET
+    assert f'value="{SITE_URL}/webhooks/stripe/" readonly' in page
+    # the other methods can be ticked as before
+    assert " disabled" not in checkbox(page, "bank_transfer") and " disabled" not in checkbox(page, "test")
+
+
+def test_only_the_missing_variable_is_named(client, staff, store, unconfigured):
+    unconfigured.STRIPE_SECRET_KEY = SECRET_KEY
+    page = html(client.get(PAYMENT))
+    assert "Not configured: set <code>STRIPE_WEBHOOK_SECRET</code> in the shop's environment." in page
+    assert SECRET_KEY not in page
+
+
+def test_configured_sandbox_shows_the_webhook_to_enter_and_never_the_secrets(client, staff, store, configured):
+    page = html(client.get(PAYMENT))
+    status = re.search(r'<p class="method__status" id="status-stripe">(.*?)</p>', page, re.S).group(1)
+    assert "Configured" in status and "Sandbox" in status and "Live" not in status
+    assert "Not configured" not in page
+    assert '<label for="webhook-stripe">Webhook URL</label>' in page
+    webhook = re.search(r'<input type="text" id="webhook-stripe"[^>]*>', page).group(0)
+    assert f'value="{SITE_URL}/webhooks/stripe/"' in webhook and " readonly" in webhook and "name=" not in webhook
+    assert 'aria-describedby="webhook-help-stripe webhook-events-stripe"' in webhook
+    events = re.search(r'<ul class="method__events" id="webhook-events-stripe">(.*?)</ul>', page, re.S).group(1)
+    assert re.findall(r"<code>([^<]+)</code>", events) == list(PROVIDERS["stripe"].webhook_events)
+    assert set(STRIPE_EVENTS) <= set(PROVIDERS["stripe"].webhook_events)
+    assert " disabled" not in checkbox(page, "stripe")
+    assert SECRET_KEY not in page and WEBHOOK_SECRET not in page and "sk_test" not in page
+    # the test provider keeps its note, and no setup block
+    assert "Offered only in test mode." in page and 'id="status-test"' not in page
+
+
+def test_live_key_shows_live(client, staff, store, configured):
+    configured.STRIPE_SECRET_KEY = "sk_live_51abcdef"
+    page = html(client.get(PAYMENT))
+    status = re.search(r'<p class="method__status" id="status-stripe">(.*?)</p>', page, re.S).group(1)
+    assert "Live" in status and "Sandbox" not in status
+    assert "sk_live" not in page
+
+
+def test_the_stand_in_api_is_explained_and_shown_when_set(client, staff, store, configured):
+    page = html(client.get(PAYMENT))
+    assert "<code>STRIPE_API_BASE</code> points the shop at a local stand-in of the provider's API" in page
+    assert "API: <code>" not in page
+    configured.STRIPE_API_BASE = "http://127.0.0.1:12111"
+    assert "API: <code>http://127.0.0.1:12111</code>" in html(client.get(PAYMENT))
+    configured.STRIPE_API_BASE = "http://user:hunter2@127.0.0.1:12111"
+    page = html(client.get(PAYMENT))
+    assert "API: <code>http://127.0.0.1:12111</code>" in page and "hunter2" not in page
+
+
+def test_enabling_unconfigured_stripe_is_refused_and_nothing_is_saved(client, staff, store, unconfigured):
+    before = (Store.objects.values().get(pk=1), list(PaymentMethod.objects.values()))
+    response = client.post(PAYMENT, with_stripe(bank_account_holder="Neue Inhaberin"))
+    page = html(response)
+    assert response.status_code == 200
+    assert (
+        "Card or TWINT can&#x27;t be offered until it is configured: set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET "
+        "in the shop&#x27;s environment, then enable it." in page
+    )
+    assert "Nothing has been saved yet." in page
+    assert (Store.objects.values().get(pk=1), list(PaymentMethod.objects.values())) == before
+    assert not stripe_enabled()
+    tag = checkbox(page, "stripe")  # shown as it can be: unticked, locked, pointing at the error
+    assert " disabled" in tag and " checked" not in tag and "methods-errors" in tag
+    assert 'value="Neue Inhaberin"' in page
+
+
+def test_enabling_configured_stripe_is_saved_and_offered(client, staff, store, configured):
+    response = client.post(PAYMENT, with_stripe())
+    assert response.status_code == 302
+    assert stripe_enabled()
+    assert "stripe" in [p.code for p in available_methods(Store.load(), pickup=False)]
+    page = html(client.get(PAYMENT))
+    assert " checked" in checkbox(page, "stripe") and "Enabled, but not offered" not in page
+
+
+def test_enabled_stripe_whose_variables_were_removed_is_not_offered_and_can_be_switched_off(
+    client, staff, store, configured
+):
+    assert client.post(PAYMENT, with_stripe()).status_code == 302
+    configured.STRIPE_WEBHOOK_SECRET = ""
+    page = html(client.get(PAYMENT))
+    assert "Enabled, but not offered to shoppers until it is configured." in page
+    assert "Not configured: set <code>STRIPE_WEBHOOK_SECRET</code>" in page
+    tag = checkbox(page, "stripe")
+    assert " checked" in tag and " disabled" not in tag  # still enabled, and the merchant can untick it
+    assert "stripe" not in [p.code for p in available_methods(Store.load(), pickup=False)]
+    # Saving the page with it still ticked keeps it enabled (nothing else is lost) …
+    assert client.post(PAYMENT, with_stripe(bank_name="PostFinance")).status_code == 302
+    assert stripe_enabled() and Store.load().bank_name == "PostFinance"
+    # … unticking it switches it off, and then it can't be ticked again until configured.
+    assert client.post(PAYMENT, {**with_stripe(), "enabled": payment_data()["enabled"]}).status_code == 302
+    assert not stripe_enabled()
+    assert " disabled" in checkbox(html(client.get(PAYMENT)), "stripe")
+    assert client.post(PAYMENT, with_stripe()).status_code == 200
+    assert not stripe_enabled()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_payment_settings_page_in_the_browser(page, live_server, store, configured, artifacts):
+    log_in(page, live_server)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server.url + PAYMENT)
+    expect(page.get_by_role("heading", name="Payment settings")).to_be_visible()
+    webhook = page.get_by_label("Webhook URL")
+    expect(webhook).to_have_value(f"{SITE_URL}/webhooks/stripe/")
+    expect(webhook).not_to_be_editable()
+    expect(page.get_by_role("checkbox", name="Card or TWINT")).to_be_enabled()
+    expect(page.locator("#status-stripe")).to_contain_text("Configured")
+    expect(page.locator("#status-stripe")).to_contain_text("Sandbox")
+    page.locator("#method-stripe").scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "backoffice-payment-providers.png", full_page=True)
+    page.get_by_role("checkbox", name="Card or TWINT").check()
+    page.get_by_role("button", name="Save", exact=True).last.click()
+    expect(page.get_by_text("Payment settings saved.")).to_be_visible()
+    assert stripe_enabled()
+    # the webhook secret removed from the environment: still enabled, not offered, and said so
+    configured.STRIPE_WEBHOOK_SECRET = ""
+    page.reload()
+    row = page.locator("#method-stripe")
+    expect(row).to_contain_text("Not configured: set STRIPE_WEBHOOK_SECRET in the shop's environment.")
+    expect(row).to_contain_text("Enabled, but not offered to shoppers until it is configured.")
+    expect(page.get_by_role("checkbox", name="Card or TWINT")).to_be_checked()
+    row.screenshot(path=artifacts / "backoffice-payment-provider-unconfigured.png")
