@@ -187,7 +187,9 @@ def process_orders(request):
 @staff_required
 @require_GET
 def order_detail(request, number):
-    order = get_object_or_404(Order.objects.prefetch_related("lines", "payments__refunds"), number=number)
+    order = get_object_or_404(
+        Order.objects.prefetch_related("lines", "payments__refunds", "payments__webhook_events"), number=number
+    )
     events = order.events.select_related("user")
     moves = status.fulfilment_moves(order)
     paid = payments.paid_amount(order)
@@ -318,6 +320,12 @@ def _perform(request, order, action) -> str:
         if restocked:
             message += " " + _("%(count)d items are back in stock.") % {"count": sum(restocked.values())}
         return message
+    if action == "refund_surplus":
+        payment = order.payments.filter(pk=_int(request.POST.get("payment"))).first()
+        if payment is None:
+            raise TransitionError(_("This payment is not to be refunded."))
+        amount = payments.refund_surplus(payment, user=user)
+        return _("%(amount)s refunded to the customer.") % {"amount": format_chf(amount)}
     if action == "payment_link":
         payments.send_payment_link(order, user)
         return _("The payment link is on its way to %(email)s.") % {"email": order.email}
@@ -340,6 +348,10 @@ def _perform(request, order, action) -> str:
         services.delete_test_order(order)
         return _("Test order %(number)s deleted.") % {"number": order.number}
     raise TransitionError(_("Unknown action."))
+
+
+def _int(value) -> int | None:
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
 def _first_error(form) -> str:

@@ -127,6 +127,7 @@ class WebhookEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        ordering = ["received_at", "id"]
         verbose_name = _("webhook event")
         verbose_name_plural = _("webhook events")
         constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="webhook_event_once")]

@@ -34,5 +34,5 @@ def test_page(request, reference):
         if outcome in ("pay", "decline"):
             body, headers = get_provider("test").build_event(payment, outcome)
             webhooks.receive_webhook("test", body, headers)
-        return redirect(payment.order.get_absolute_url())
+        return redirect(payment.order.get_absolute_url() + "?payment=returned")
     return render(request, "storefront/test_payment.html", {"payment": payment, "order": payment.order})

@@ -197,7 +197,7 @@ def test_test_provider_pay_makes_the_order_paid(client, store, ebook, commits):
     with commits():
         response = client.post(response["Location"], {"outcome": "pay"})
     order = Order.objects.get()
-    assert response["Location"] == order.get_absolute_url()
+    assert response["Location"] == order.get_absolute_url() + "?payment=returned"
     assert order.payment_status == "paid"
     html = client.get(order.get_absolute_url()).content.decode()
     assert "badge-status--paid" in html and "Pay now" not in html
@@ -232,10 +232,11 @@ def test_leave_pending_keeps_awaiting_payment(client, store, ebook):
     response = order_now(
         client, payment_method="test", billing_name="T", billing_street="S 1", billing_postcode="8000", billing_city="Z"
     )
-    client.post(response["Location"], {"outcome": "pending"})
+    back = client.post(response["Location"], {"outcome": "pending"})
     order = Order.objects.get()
     assert order.payment_status == "awaiting_payment"
-    html = client.get(order.get_absolute_url()).content.decode()
+    html = client.get(back["Location"]).content.decode()
+    assert "Thank you for your order." in html
     assert "Your payment is being confirmed. This page updates by itself." in html and 'hx-trigger="every 3s"' in html
 
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from orders.models import COUNTRIES, Order, OrderEvent
 from orders.status import FulfilmentStatus, PaymentStatus
-from payments.providers import provider_label
+from payments.providers import get_provider, provider_label
 from shop.money import format_chf
 
 register = template.Library()
@@ -32,6 +32,19 @@ def status_label(value):
 def provider_name(code):
     """A payment's provider in words ("bank_transfer" → "Bank transfer", "manual" → "Recorded by staff")."""
     return provider_label(code)
+
+
+@register.filter
+def dashboard_url(payment) -> str:
+    """Where the merchant sees a payment in its provider's dashboard ("" when the provider has none)."""
+    provider = get_provider(payment.provider)
+    return provider.dashboard_url(payment) if provider else ""
+
+
+@register.filter
+def refundable(payment):
+    """What is left to refund of a payment (its refunds prefetched)."""
+    return payment.amount - sum(refund.amount for refund in payment.refunds.all())
 
 
 def _field_order() -> dict[str, int]:

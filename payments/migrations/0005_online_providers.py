@@ -70,5 +70,9 @@ class Migration(migrations.Migration):
             model_name='webhookevent',
             index=models.Index(fields=['status', 'received_at'], name='webhook_event_status'),
         ),
+        migrations.AlterModelOptions(
+            name="webhookevent",
+            options={"ordering": ["received_at", "id"], "verbose_name": "webhook event", "verbose_name_plural": "webhook events"},
+        ),
         migrations.RunPython(name_kinds, migrations.RunPython.noop),
     ]

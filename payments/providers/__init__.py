@@ -38,7 +38,9 @@ def provider_label(code: str) -> str:
     if code == RECORDED_BY_STAFF:
         return str(gettext_lazy("Recorded by staff"))
     provider = PROVIDERS.get(code)
-    return str(provider.name) if provider else code
+    if provider is None:
+        return code
+    return f"{provider.brand} ({provider.name})" if provider.brand else str(provider.name)
 
 
 def available_methods(store, *, pickup: bool, test: bool | None = None) -> list[Provider]:

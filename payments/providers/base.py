@@ -77,7 +77,8 @@ class Provider:
     """One payment method. Offline methods show instructions; online ones redirect and confirm by webhook."""
 
     code: str = ""
-    name: str = ""
+    name: str = ""  # what the shopper reads at checkout ("Card or TWINT")
+    brand: str = ""  # the provider's own name, for the merchant ("Stripe"); "" when it is the method itself
     is_online: bool = False
     description: str = ""
     # The environment variables an online provider needs (secrets: never in the database, never logged or shown).

@@ -73,6 +73,7 @@ def _id(value) -> str:
 
 class StripeProvider(Provider):
     code = "stripe"
+    brand = "Stripe"
     name = gettext_lazy("Card or TWINT")
     description = gettext_lazy("Pay by card (Visa, Mastercard, American Express) or TWINT on Stripe's secure page.")
     is_online = True

@@ -191,7 +191,7 @@ def _payment_state(order, returned: str) -> dict:
     can_pay = can_pay_online(order)
     state = ""
     if order.payment_status == PaymentStatus.AWAITING_PAYMENT and latest is not None:
-        if pending:
+        if pending and returned:  # just back from the provider's page; otherwise "Pay now" opens it again
             state = "cancelled" if returned == "cancelled" else "confirming"
         elif latest.status == Payment.Status.FAILED:
             state = "expired" if latest.expires_at and latest.expires_at <= timezone.now() else "failed"
@@ -234,8 +234,10 @@ def order_pay(request, token):
         if method and method != order.payment_method:
             payments.choose_method(order, method)
             order.refresh_from_db()
-        if can_pay_online(order):
-            return redirect(payments.start_payment(order, request))
+            if not get_provider(order.payment_method).is_online:
+                messages.success(request, _("Payment method changed: please see below how to pay."))
+                return redirect(reverse("checkout:order", kwargs={"token": order.token}))
+        return redirect(payments.start_payment(order, request))
     except payments.PaymentError as error:
         messages.error(request, str(error))
     return redirect(reverse("checkout:order", kwargs={"token": order.token}))
