@@ -82,8 +82,14 @@ class Payment(models.Model):
 
 
 class Refund(models.Model):
+    class Status(models.TextChoices):
+        # reserved under the order's lock while the provider is asked (counted as gone, so never refunded twice)
+        PENDING = "pending", _("Being refunded")
+        DONE = "done", _("Refunded")
+
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="refunds")
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DONE)
     provider_reference = models.CharField(max_length=120, null=True, blank=True, unique=True)
     note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

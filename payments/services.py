@@ -255,59 +255,85 @@ def _minor(amount: Decimal) -> int:
     return int((amount * 100).to_integral_value())
 
 
-def _plan(payments_and_amounts) -> list[tuple[Payment, Decimal, str]]:
-    """Each part of a refund with its idempotency key: the same click sent twice is the same refund at the provider."""
+def _reserve(parts, note="") -> list[Refund]:
+    """Under the order's lock: a pending Refund row for each part, before any provider is called, so that a refund
+    running at the same time sees the money as gone and can't refund it twice. The row's id is the idempotency key
+    of the provider call: the same reservation asked twice is the same refund at the provider."""
     return [
-        (payment, amount, f"refund:{payment.reference}:{payment.refunds.count()}:{_minor(amount)}")
-        for payment, amount in payments_and_amounts
+        Refund.objects.create(payment=payment, amount=amount, note=note, status=Refund.Status.PENDING)
+        for payment, amount in parts
         if amount > 0
     ]
 
 
-def _refund_at_providers(plan) -> tuple[list[tuple[Payment, Decimal, str | None]], str]:
-    """Call each online provider for its part of a refund, with no lock held; offline payments are only recorded
-    (the merchant pays the money back). Returns what was refunded and, when a provider refused, its message (the
-    parts after it are not attempted)."""
+def _refund_at_providers(rows) -> tuple[list[tuple[Refund, str | None, Decimal]], list[Refund], str]:
+    """Call each online provider for its reserved part, with no lock held; offline payments are only recorded (the
+    merchant pays the money back). Returns (what went back, the parts not made, the provider's message when one
+    refused: the parts after it are not attempted)."""
     done = []
-    for payment, amount, key in plan:
-        provider = get_provider(payment.provider)
+    for index, row in enumerate(rows):
+        provider = get_provider(row.payment.provider)
         if provider is None or not provider.is_online:
-            done.append((payment, amount, None))
+            done.append((row, None, row.amount))
             continue
         try:
-            answer = provider.refund(payment, _minor(amount), key)
+            answer = provider.refund(row.payment, _minor(row.amount), f"refund:{row.pk}")
         except ProviderError as error:
-            return done, str(error)
-        done.append((payment, Decimal(answer.amount_minor) / 100, answer.reference))
-    return done, ""
+            return done, rows[index:], str(error)
+        done.append((row, answer.reference, min(Decimal(answer.amount_minor) / 100, row.amount)))
+    return done, [], ""
 
 
-def _record_refunds(order, done, *, actor, user=None, note="", change_status=True, **data) -> tuple[list, bool]:
-    """Record refunds made (under the order's lock); a refund the provider reports again is recorded once.
-    Returns (the new Refund rows, whether nothing paid is left)."""
-    rows = []
-    for payment, amount, reference in done:
-        if reference and Refund.objects.filter(provider_reference=reference).exists():
+def _settle(order, done, failed) -> list[Refund]:
+    """Under the order's lock: the reservations made become refunds, the others are released. A reservation the
+    provider's webhook already took over (``record_provider_refunds``) is not counted again."""
+    Refund.objects.filter(pk__in=[row.pk for row in failed], status=Refund.Status.PENDING).delete()
+    settled = []
+    for row, reference, amount in done:
+        if reference and Refund.objects.filter(provider_reference=reference).exclude(pk=row.pk).exists():
+            Refund.objects.filter(pk=row.pk, status=Refund.Status.PENDING).delete()  # recorded by its webhook
             continue
-        amount = min(amount, _refundable(payment))
-        if amount > 0:
-            rows.append(Refund.objects.create(payment=payment, amount=amount, provider_reference=reference, note=note))
+        made = Refund.objects.filter(pk=row.pk, status=Refund.Status.PENDING).update(
+            status=Refund.Status.DONE, provider_reference=reference, amount=amount
+        )
+        if made:
+            row.status, row.provider_reference, row.amount = Refund.Status.DONE, reference, amount
+            settled.append(row)
+    return settled
+
+
+def _refunded(order, rows, *, actor, user=None, note="", change_status=True, **data) -> bool:
+    """After refunds were made (under the order's lock): the order's status, the timeline, the shopper's e-mail.
+    Money that came in although nothing was due leaves a paid order paid. Returns whether nothing paid is left."""
     left = paid_amount(order)
     if not rows:
-        return rows, left <= 0
+        return left <= 0
     total = sum((row.amount for row in rows), Decimal("0"))
     for payment in {row.payment for row in rows}:
         if payment.surplus and _refundable(payment) <= 0:  # the extra money is back with the shopper
             payment.surplus = ""
             payment.save(update_fields=["surplus"])
     status = order.payment_status
-    surplus_only = status == PaymentStatus.PAID and left >= order.total  # the extra money went back: still paid
+    surplus_only = status == PaymentStatus.PAID and left >= order.total
     if change_status and status in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED) and not surplus_only:
         payment_status.set_refund_status(order, full=left <= 0, actor=actor, user=user)
     record_event(order, OrderEvent.Type.REFUNDED, actor, user=user, amount=str(total), note=note, **data)
     if change_status:
         notify(Kind.REFUNDED, order=order, key=f"refund:{rows[0].pk}", amount=str(total), full=left <= 0)
-    return rows, left <= 0
+    return left <= 0
+
+
+def _make_refunds(order, rows, **options) -> tuple[list[Refund], bool]:
+    """The provider calls for reserved refunds (no lock held), then what they did, under the order's lock.
+    Raises PaymentError with the provider's message when one refused, after recording what did go back."""
+    done, failed, error = _refund_at_providers(rows)
+    with transaction.atomic():
+        order = lock_order(order)
+        settled = _settle(order, done, failed)
+        full = _refunded(order, settled, **options)
+    if error:
+        raise PaymentError(_refused(error, done))
+    return settled, full
 
 
 def refund(order, amount: Decimal, actor=Actor.STAFF, user=None, note="") -> bool:
@@ -324,17 +350,11 @@ def refund(order, amount: Decimal, actor=Actor.STAFF, user=None, note="") -> boo
         parts, left = [], amount
         for payment in order.payments.filter(status=Payment.Status.CONFIRMED).order_by("-pk"):
             take = min(left, _refundable(payment))
-            parts.append((payment, take))
-            left -= max(take, Decimal("0"))
-        plan = _plan(parts)
-    done, error = _refund_at_providers(plan)
-    full = False
-    if done:
-        with transaction.atomic():
-            order = lock_order(order)
-            _rows, full = _record_refunds(order, done, actor=actor, user=user, note=note)
-    if error:
-        raise PaymentError(_refused(error, done))
+            if take > 0:
+                parts.append((payment, take))
+                left -= take
+        rows = _reserve(parts, note)
+    _settled, full = _make_refunds(order, rows, actor=actor, user=user, note=note)
     return full
 
 
@@ -343,17 +363,10 @@ def refund_all(order, actor=Actor.STAFF, user=None, note="") -> Decimal:
     Raises PaymentError when a provider refuses, after recording what did go back."""
     with transaction.atomic():
         order = lock_order(order)
-        payments = order.payments.filter(status=Payment.Status.CONFIRMED).order_by("pk")
-        plan = _plan((payment, _refundable(payment)) for payment in payments)
-    done, error = _refund_at_providers(plan)
-    rows = []
-    if done:
-        with transaction.atomic():
-            order = lock_order(order)
-            rows, _full = _record_refunds(order, done, actor=actor, user=user, note=note, change_status=False)
-    if error:
-        raise PaymentError(_refused(error, done))
-    return sum((row.amount for row in rows), Decimal("0"))
+        confirmed = order.payments.filter(status=Payment.Status.CONFIRMED).order_by("pk")
+        rows = _reserve([(payment, _refundable(payment)) for payment in confirmed], note)
+    settled, _full = _make_refunds(order, rows, actor=actor, user=user, note=note, change_status=False)
+    return sum((row.amount for row in settled), Decimal("0"))
 
 
 def refund_surplus(payment, user=None) -> Decimal:
@@ -364,22 +377,16 @@ def refund_surplus(payment, user=None) -> Decimal:
         payment = Payment.objects.get(pk=payment.pk)
         if not payment.surplus or payment.status != Payment.Status.CONFIRMED:
             raise PaymentError(_("This payment is not to be refunded."))
-        plan = _plan([(payment, _refundable(payment))])
-    done, error = _refund_at_providers(plan)
-    rows = []
-    if done:
-        with transaction.atomic():
-            order = lock_order(order)
-            rows, _full = _record_refunds(order, done, actor=Actor.STAFF, user=user, surplus=True)
-    if error:
-        raise PaymentError(_refused(error, done))
-    return sum((row.amount for row in rows), Decimal("0"))
+        rows = _reserve([(payment, _refundable(payment))])
+    settled, _full = _make_refunds(order, rows, actor=Actor.STAFF, user=user, surplus=True)
+    return sum((row.amount for row in settled), Decimal("0"))
 
 
 def record_provider_refunds(payment, refunds, actor=Actor.PROVIDER, **data) -> Decimal:
     """Refunds the provider reports for a payment (made from its dashboard, or ours coming back by webhook): each is
-    recorded once, by the provider's id. A refund of an attempt not yet confirmed confirms it first, so that a
-    "succeeded" arriving after the "refunded" changes nothing."""
+    recorded once, by the provider's id; one of ours still waiting for its provider's answer is taken over. A
+    refund of an attempt not yet confirmed confirms it first, so that a "succeeded" arriving after the "refunded"
+    changes nothing."""
     with transaction.atomic():
         order = lock_order(payment.order_id)
         payment = Payment.objects.get(pk=payment.pk)
@@ -396,8 +403,21 @@ def record_provider_refunds(payment, refunds, actor=Actor.PROVIDER, **data) -> D
             confirm_payment(payment, actor, **data)
             order = lock_order(order.pk)
             payment = Payment.objects.get(pk=payment.pk)
-        done = [(payment, Decimal(r.amount_minor) / 100, r.reference) for r in new]
-        rows, _full = _record_refunds(order, done, actor=actor, **data)
+        rows = []
+        for reported in new:
+            amount = Decimal(reported.amount_minor) / 100
+            reserved = payment.refunds.filter(status=Refund.Status.PENDING, amount=amount, provider_reference=None)
+            row = reserved.order_by("pk").first()
+            if row is not None:
+                row.status, row.provider_reference = Refund.Status.DONE, reported.reference
+                row.save(update_fields=["status", "provider_reference"])
+            elif min(amount, _refundable(payment)) > 0:
+                amount = min(amount, _refundable(payment))
+                row = Refund.objects.create(payment=payment, amount=amount, provider_reference=reported.reference)
+            else:
+                continue
+            rows.append(row)
+        _refunded(order, rows, actor=actor, **data)
     return sum((row.amount for row in rows), Decimal("0"))
 
 

@@ -84,6 +84,7 @@ def test_a_webhook_confirming_while_the_merchant_records_a_payment(place, hundre
         provider="test",
         event_id="evt_race",
         event_type="payment.succeeded",
+        kind="succeeded",
         payment_reference=online.reference,
         amount_minor=6000,
         currency="CHF",
@@ -179,6 +180,7 @@ def test_the_same_webhook_event_applied_twice_at_once_flags_the_order_once(place
         provider="test",
         event_id="evt_twice",
         event_type="payment.succeeded",
+        kind="succeeded",
         payment_reference=payment.reference,
         amount_minor=1,  # not what is due: the order is flagged, once
         currency="CHF",

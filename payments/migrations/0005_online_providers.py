@@ -74,5 +74,10 @@ class Migration(migrations.Migration):
             name="webhookevent",
             options={"ordering": ["received_at", "id"], "verbose_name": "webhook event", "verbose_name_plural": "webhook events"},
         ),
+        migrations.AddField(
+            model_name='refund',
+            name='status',
+            field=models.CharField(choices=[('pending', 'Being refunded'), ('done', 'Refunded')], default='done', max_length=16, verbose_name='status'),
+        ),
         migrations.RunPython(name_kinds, migrations.RunPython.noop),
     ]
