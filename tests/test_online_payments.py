@@ -1,0 +1,307 @@
+"""What every online provider shares, shown with the test provider: the test provider only for test orders, another
+method after a failed attempt, cancelling closes the open sessions, money paid although nothing was due listed for a
+one-click refund, refunds that a provider refuses, and a webhook that the broker could not take."""
+
+import datetime as dt
+import json
+import time
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from orders import services as orders
+from orders.models import Order, OrderEvent
+from payments import services as payments
+from payments import tasks
+from payments.models import Payment, Refund, WebhookEvent
+from payments.providers import PROVIDERS, ProviderError, ProviderRefund
+from payments.providers.test import sign
+
+
+def post_event(client, payment, type="payment.succeeded", event_id="evt_1"):
+    body = json.dumps(
+        {
+            "id": event_id,
+            "type": type,
+            "created": int(time.time()),
+            "data": {"payment_reference": payment.reference, "amount": payment.amount_minor, "currency": "CHF"},
+        }
+    ).encode()
+    return client.post(
+        "/webhooks/test/", body, content_type="application/json", HTTP_TEST_SIGNATURE=sign(body, int(time.time()))
+    )
+
+
+@pytest.fixture
+def real_order(place, fondue, store):
+    """An order placed before the merchant switched test mode on: a real order, whatever the mode is now."""
+    store.test_mode = False
+    store.save()
+    order = place(fondue)
+    store.test_mode = True
+    store.save()
+    return order
+
+
+# The test provider only for test orders --------------------------------------------------------------------------
+
+
+def test_a_real_order_never_gets_the_test_provider_from_a_payment_link(real_order, staff):
+    assert not real_order.is_test
+    with pytest.raises(payments.PaymentError, match="needs an online payment method"):
+        payments.send_payment_link(real_order, staff)
+    assert Order.objects.get(pk=real_order.pk).payment_method == "bank_transfer"
+
+
+def test_a_real_order_set_to_the_test_provider_can_not_be_paid_by_it(real_order, client):
+    Order.objects.filter(pk=real_order.pk).update(payment_method="test")
+    real_order.refresh_from_db()
+    with pytest.raises(payments.PaymentError, match="Test payments are for test orders only."):
+        payments.start_payment(real_order, None)
+    payment = Payment.objects.create(order=real_order, provider="test", amount=real_order.total)
+    page = reverse("payments:test_page", kwargs={"reference": payment.reference})
+    assert client.get(page).status_code == 404
+    assert client.post(page, {"outcome": "pay"}).status_code == 404
+    assert Order.objects.get(pk=real_order.pk).payment_status == "awaiting_payment"
+
+
+def test_a_test_order_may_use_the_test_provider(place, fondue, staff):
+    order = place(fondue)  # test mode is on: a test order, by bank transfer
+    assert order.is_test
+    payments.send_payment_link(order, staff)
+    assert Order.objects.get(pk=order.pk).payment_method == "test"
+
+
+def test_an_online_provider_that_is_not_configured_is_never_offered(store, settings):
+    from payments.models import PaymentMethod
+    from payments.providers import available_methods
+
+    PaymentMethod(code="stripe", is_enabled=True, position=9).save()
+    settings.STRIPE_SECRET_KEY = settings.STRIPE_WEBHOOK_SECRET = ""
+    assert "stripe" not in [p.code for p in available_methods(store, pickup=False)]
+    settings.STRIPE_SECRET_KEY, settings.STRIPE_WEBHOOK_SECRET = "sk_test_x", "whsec_x"
+    assert "stripe" in [p.code for p in available_methods(store, pickup=False)]
+
+
+# Another try, or another method ----------------------------------------------------------------------------------
+
+
+def test_after_a_decline_the_shopper_pays_another_way(client, english, place, fondue, commit):
+    order = place(fondue, payment_method="test")
+    payment = order.payments.get()
+    commit(post_event, client, payment, type="payment.failed")
+    page = client.get(order.get_absolute_url()).content.decode()
+    assert "Your payment did not go through." in page and "Or pay another way" in page
+    assert 'value="bank_transfer"' in page and 'value="test"' not in page.split("Or pay another way")[1]
+    response = client.post(f"/en/order/{order.token}/pay/", {"method": "bank_transfer"}, follow=True)
+    page = response.content.decode()
+    assert "Payment method changed: please see below how to pay." in page
+    assert "CH93 0076 2011 6238 5295 7" in page  # the bank transfer's instructions
+    order.refresh_from_db()
+    assert order.payment_method == "bank_transfer" and order.payment_status == "awaiting_payment"
+    assert order.payments.filter(provider="bank_transfer", status="pending").count() == 1
+    assert order.events.filter(type="edited", actor="shopper").exists()
+
+
+def test_a_method_not_offered_is_refused_with_a_message(client, english, place, fondue):
+    order = place(fondue, payment_method="test")
+    response = client.post(f"/en/order/{order.token}/pay/", {"method": "cash_on_pickup"}, follow=True)
+    assert "Please choose one of the payment methods offered." in response.content.decode()
+    assert Order.objects.get(pk=order.pk).payment_method == "test"
+
+
+def test_back_from_the_provider_cancelled_the_page_says_so_and_does_not_poll(client, english, place, fondue):
+    order = place(fondue, payment_method="test")
+    page = client.get(order.get_absolute_url() + "?payment=cancelled").content.decode()
+    assert "You cancelled the payment. Your order is kept" in page
+    assert "hx-trigger" not in page and "Try again: Test payment" in page
+
+
+def test_an_expired_session_is_said_in_plain_words_and_a_new_attempt_is_opened(client, english, place, fondue):
+    order = place(fondue, payment_method="test")
+    payment = order.payments.get()
+    Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
+    response = client.post(f"/en/order/{order.token}/pay/")
+    new = order.payments.exclude(pk=payment.pk).get()
+    assert response["Location"] == reverse("payments:test_page", kwargs={"reference": new.reference})
+    payment.refresh_from_db()
+    assert payment.status == "failed"
+    page = client.get(order.get_absolute_url()).content.decode()
+    assert "Pay now" in page  # the new attempt is open: no failure to report
+
+
+# Cancelling closes the open sessions; a late payment is flagged and refunded in one click --------------------------
+
+
+def test_cancelling_expires_the_open_sessions_and_a_late_payment_is_flagged(
+    db, client, staff, place, fondue, commit, monkeypatch
+):
+    order = place(fondue, payment_method="test")
+    payment = order.payments.get()
+    closed = []
+    monkeypatch.setattr(PROVIDERS["test"], "cancel", lambda p: closed.append(p.reference))
+    orders.cancel_order(order, user=staff)
+    assert closed == [payment.reference]
+    payment.refresh_from_db()
+    assert payment.status == "failed"
+    # the shopper had the provider's page open and pays all the same
+    commit(post_event, client, payment, event_id="evt_late")
+    order.refresh_from_db()
+    payment.refresh_from_db()
+    assert order.payment_status == "cancelled" and order.needs_attention
+    assert payment.status == "confirmed" and payment.surplus == Payment.Surplus.AFTER_CANCEL
+    page = client.get(f"/backoffice/orders/{order.number}/").content.decode()
+    assert "Paid after the order was cancelled" in page and "Refund CHF 129.–" in page
+    response = client.post(
+        f"/backoffice/orders/{order.number}/action/",
+        {"action": "refund_surplus", "payment": str(payment.pk)},
+        follow=True,
+    )
+    assert "CHF 129.– refunded to the customer." in response.content.decode()
+    payment.refresh_from_db()
+    assert payment.surplus == "" and [r.amount for r in payment.refunds.all()] == [Decimal("129.00")]
+    assert Order.objects.get(pk=order.pk).payment_status == "cancelled"
+    assert order.emails.filter(kind="refunded").count() == 1
+
+
+def test_paid_twice_in_two_tabs_is_flagged_and_the_second_refunded_the_order_stays_paid(
+    db, client, staff, place, fondue, commit
+):
+    order = place(fondue, payment_method="test")
+    first = order.payments.get()
+    second = Payment.objects.create(order=order, provider="test", amount=order.total)
+    commit(post_event, client, first, event_id="evt_a")
+    commit(post_event, client, second, event_id="evt_b")
+    order.refresh_from_db()
+    second.refresh_from_db()
+    assert order.payment_status == "paid" and order.needs_attention
+    assert second.surplus == Payment.Surplus.PAID_TWICE
+    assert order.events.filter(type="payment_status", new_value="paid").count() == 1
+    payments.refund_surplus(second, user=staff)
+    order.refresh_from_db()
+    assert order.payment_status == "paid" and payments.paid_amount(order) == order.total
+    with pytest.raises(payments.PaymentError, match="not to be refunded"):
+        payments.refund_surplus(first, user=staff)
+
+
+def test_a_refund_the_provider_refuses_changes_nothing_and_shows_its_message(
+    db, client, staff, place, fondue, commit, monkeypatch
+):
+    order = place(fondue, payment_method="test")
+    commit(post_event, client, order.payments.get())
+
+    def refuse(payment, amount_minor, key):
+        raise ProviderError("Charge ch_1 has already been refunded.")
+
+    monkeypatch.setattr(PROVIDERS["test"], "refund", refuse)
+    response = client.post(
+        f"/backoffice/orders/{order.number}/action/", {"action": "refund", "amount": "129.00"}, follow=True
+    )
+    assert "The provider refused the refund: Charge ch_1 has already been refunded." in response.content.decode()
+    order.refresh_from_db()
+    assert order.payment_status == "paid" and not Refund.objects.exists()
+    assert not order.emails.filter(kind="refunded").exists()
+
+
+def test_a_refund_through_the_provider_uses_one_key_per_reservation(
+    db, client, staff, place, fondue, commit, monkeypatch
+):
+    order = place(fondue, payment_method="test")
+    commit(post_event, client, order.payments.get())
+    calls = []
+    original = PROVIDERS["test"].refund
+
+    def record(payment, amount_minor, key):
+        calls.append((amount_minor, key))
+        return original(payment, amount_minor, key)
+
+    monkeypatch.setattr(PROVIDERS["test"], "refund", record)
+    payments.refund(order, Decimal("29.00"), user=staff)
+    payments.refund(order, Decimal("100.00"), user=staff)
+    refunds = list(Refund.objects.order_by("pk"))
+    assert calls == [(2900, f"refund:{refunds[0].pk}"), (10000, f"refund:{refunds[1].pk}")]
+    assert all(r.provider_reference.startswith("test_re_") and r.status == "done" for r in refunds)
+    assert Order.objects.get(pk=order.pk).payment_status == "refunded"
+
+
+def test_a_provider_reporting_our_own_refund_again_records_it_once(
+    db, client, staff, place, fondue, commit, monkeypatch
+):
+    order = place(fondue, payment_method="test")
+    payment = order.payments.get()
+    commit(post_event, client, payment)
+    payments.refund(order, Decimal("29.00"), user=staff)
+    ours = Refund.objects.get()
+    # the provider's list of refunds: ours, and one made in its dashboard
+    reported = [ProviderRefund(ours.provider_reference, 2900), ProviderRefund("test_re_dashboard", 1000)]
+    assert payments.record_provider_refunds(payment, reported) == Decimal("10.00")
+    assert payments.record_provider_refunds(payment, reported) == Decimal("0")
+    assert sorted(Refund.objects.values_list("amount", flat=True)) == [Decimal("10.00"), Decimal("29.00")]
+    assert Order.objects.get(pk=order.pk).payment_status == "partially_refunded"
+
+
+def test_a_refund_reported_while_ours_waits_for_its_provider_takes_our_reservation(
+    place, fondue, staff, commit, client
+):
+    order = place(fondue, payment_method="test")
+    payment = order.payments.get()
+    commit(post_event, client, payment)
+    reservation = Refund.objects.create(payment=payment, amount=Decimal("29.00"), status=Refund.Status.PENDING)
+    payments.record_provider_refunds(payment, [ProviderRefund("re_1", 2900)])
+    reservation.refresh_from_db()
+    assert reservation.status == "done" and reservation.provider_reference == "re_1"
+    assert Refund.objects.count() == 1
+
+
+# Broker down: the event is kept and applied later, once --------------------------------------------------------
+
+
+def test_broker_down_the_webhook_is_answered_2xx_and_applied_by_the_sweep_once(
+    client, place, fondue, commit, monkeypatch
+):
+    order = place(fondue, payment_method="test")
+    payment = order.payments.get()
+
+    def down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.process_webhook_event, "delay", down)
+    response = commit(post_event, client, payment, event_id="evt_down")
+    assert response.status_code == 200
+    assert WebhookEvent.objects.get().status == "received"
+    assert Order.objects.get(pk=order.pk).payment_status == "awaiting_payment"
+    # the provider's retry of the same event is a duplicate: stored once, still waiting
+    assert commit(post_event, client, payment, event_id="evt_down").status_code == 200
+    assert WebhookEvent.objects.count() == 1
+    assert tasks.sweep_webhook_events() == 0  # too fresh: its task may still be on its way
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=3)):
+        assert tasks.sweep_webhook_events() == 1
+        assert tasks.sweep_webhook_events() == 0
+    assert WebhookEvent.objects.get().status == "processed"
+    order.refresh_from_db()
+    assert order.payment_status == "paid"
+    assert order.events.filter(type=OrderEvent.Type.PAYMENT_CONFIRMED).count() == 1
+
+
+def test_an_event_that_keeps_failing_is_marked_in_error_after_three_days(place, fondue, monkeypatch):
+    order = place(fondue, payment_method="test")
+    payment = order.payments.get()
+    event = WebhookEvent.objects.create(
+        provider="test", event_id="evt_x", kind="succeeded", payment_reference=payment.reference, payload={}
+    )
+
+    def broken(pk):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(tasks, "apply_webhook_event", broken)
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=1)):
+        tasks.sweep_webhook_events()
+    assert WebhookEvent.objects.get(pk=event.pk).status == "received"
+    with time_machine.travel(timezone.now() + dt.timedelta(days=4)):
+        tasks.sweep_webhook_events()
+    event.refresh_from_db()
+    assert event.status == "error" and event.error == "database hiccup"
