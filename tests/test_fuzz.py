@@ -128,17 +128,31 @@ def test_checkout_and_its_summary(client, store, shipping, product, data):
 
 
 @fuzz
-@given(token=VALUE, outcome=VALUE)
-def test_order_page_payment_and_test_provider_page(client, store, place, product, token, outcome):
+@given(token=VALUE, outcome=VALUE, method=VALUE, returned=VALUE)
+def test_order_page_payment_and_test_provider_page(client, store, place, product, token, outcome, method, returned):
     order = place(product, payment_method="test")
     for path in (f"/en/order/{token}/", f"/en/order/{order.token}/pay/", f"/pay/test/{token}/"):
-        method = client.post if path.endswith("pay/") else client.get
-        answered(method(path), f"{method.__name__.upper()} {'/'.join(path.split('/')[1:3])}")
+        send = client.post if path.endswith("pay/") else client.get
+        answered(send(path), f"{send.__name__.upper()} {'/'.join(path.split('/')[1:3])}")
+    answered(client.post(f"/en/order/{order.token}/pay/", {"method": method}), "POST order pay with a method")
+    answered(client.get(f"/en/order/{order.token}/", {"payment": returned}), "GET order page back from a provider")
     reference = order.payments.get().reference
     answered(client.post(f"/pay/test/{reference}/", {"outcome": outcome}), "POST pay/test")
 
 
 # Webhooks -----------------------------------------------------------------------------------------------------------
+
+STRIPE_TYPES = ["checkout.session.completed", "checkout.session.expired", "checkout.session.async_payment_failed",
+                "charge.refunded", "refund.updated", "customer.created"]  # fmt: skip
+STRIPE_KEYS = ["id", "object", "client_reference_id", "amount_total", "currency", "payment_status", "status",
+               "payment_intent", "metadata", "amount", "amount_refunded"]  # fmt: skip
+JSONISH = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=30)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=6,
+)
 
 
 @fuzz
@@ -153,6 +167,22 @@ def test_webhooks_signed_or_not(client, store, event_id, type, amount, currency,
     signature = sign(body, int(time.time())) if header == "valid" else header
     response = client.post("/webhooks/test/", body, content_type="application/json", HTTP_TEST_SIGNATURE=signature)
     answered(response, "POST /webhooks/test/")
+    assert response.status_code in (200, 400)
+
+
+@fuzz
+@given(
+    type=st.one_of(st.sampled_from(STRIPE_TYPES), VALUE), obj=st.dictionaries(st.sampled_from(STRIPE_KEYS), JSONISH),
+    header=st.one_of(VALUE, st.just("valid")),
+)  # fmt: skip
+def test_stripe_webhooks_signed_or_not(client, store, settings, type, obj, header):
+    import stripe
+
+    settings.STRIPE_SECRET_KEY, settings.STRIPE_WEBHOOK_SECRET = "sk_test_fuzz", "whsec_fuzz"
+    body = json.dumps({"id": "evt_fuzz", "object": "event", "type": type, "data": {"object": obj}})
+    signature = stripe.WebhookSignature.generate_signature_header(body, "whsec_fuzz") if header == "valid" else header
+    response = client.post("/webhooks/stripe/", body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature)
+    answered(response, "POST /webhooks/stripe/")
     assert response.status_code in (200, 400)
 
 
@@ -195,7 +225,8 @@ def test_order_list_and_export(client, staff, place, product, params):
 
 
 ACTIONS = ["processing", "ready_for_pickup", "shipped", "delivered", "will_not_deliver", "returned", "record_payment",
-           "tracking", "tracking_shipped", "refund", "payment_link", "note", "cancel", "delete_test"]  # fmt: skip
+           "tracking", "tracking_shipped", "refund", "payment_link", "note", "cancel", "delete_test",
+           "refund_surplus"]  # fmt: skip
 
 
 @fuzz
@@ -214,6 +245,7 @@ ACTIONS = ["processing", "ready_for_pickup", "shipped", "delivered", "will_not_d
             "restock",
             "unpaid_ok",
             "next",
+            "payment",
         ]
     ),  # fmt: skip
 )

@@ -7,6 +7,7 @@ tolerance). ``STRIPE_API_BASE`` points the client at a local stand-in of Stripe'
 """
 
 import datetime as dt
+import json
 import logging
 
 import stripe
@@ -178,13 +179,14 @@ class StripeProvider(Provider):
         except (ValueError, UnicodeDecodeError) as error:
             raise WebhookError("malformed event") from error
         try:
-            return [self.event(event)]
+            return [self.event(event, json.loads(body))]
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             raise WebhookError("malformed event") from error
 
-    def event(self, event) -> ProviderEvent:
-        kind, obj = event.type, event.data.object
-        base = {"event_id": str(event.id), "provider_type": str(kind), "raw": event.to_dict()}
+    def event(self, event, raw: dict) -> ProviderEvent:
+        """Our terms for a verified Stripe event (``raw``: the body as sent, kept with the stored event)."""
+        kind, obj = str(event.type), event.data.object
+        base = {"event_id": str(event.id), "provider_type": kind, "raw": raw}
         if kind.startswith("checkout.session."):
             amount = obj.get("amount_total")
             return ProviderEvent(
