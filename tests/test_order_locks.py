@@ -207,3 +207,58 @@ def test_an_email_handed_over_twice_is_sent_once(place, hundred, monkeypatch):
     assert errors == [None, None], errors
     assert results == [None, None], OutgoingEmail.objects.get(pk=email.pk).last_error
     assert len(mail.outbox) == 1 and OutgoingEmail.objects.get(pk=email.pk).attempts == 1
+
+
+def order_is_free(order_pk) -> bool:
+    """From another connection: can the order's row be locked right now (nobody holds it)?"""
+    from django.db import OperationalError, transaction
+
+    from orders.models import Order
+
+    answer = []
+
+    def probe():
+        try:
+            with transaction.atomic():
+                Order.objects.select_for_update(nowait=True).get(pk=order_pk)
+            answer.append(True)
+        except OperationalError:
+            answer.append(False)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    thread.join(10)
+    return answer == [True]
+
+
+def test_no_provider_is_called_while_the_order_is_locked(place, hundred, monkeypatch):
+    """Opening a session, refunding, expiring a session: each provider call finds the order's row free, so that a
+    slow provider never holds up the webhooks and the merchant working on the same order."""
+    from payments.providers import PROVIDERS, ProviderRefund, Redirect
+
+    provider = PROVIDERS["test"]
+    free = {}
+
+    def start(payment, request):
+        free["start"] = order_is_free(payment.order_id)
+        return Redirect("/pay/", provider_reference="sess_1")
+
+    def refund(payment, amount_minor, key):
+        free["refund"] = order_is_free(payment.order_id)
+        return ProviderRefund("re_" + key, amount_minor)
+
+    def cancel(payment):
+        free["cancel"] = order_is_free(payment.order_id)
+
+    monkeypatch.setattr(provider, "start", start)
+    monkeypatch.setattr(provider, "refund", refund)
+    monkeypatch.setattr(provider, "cancel", cancel)
+    paid = place(hundred, payment_method="test")
+    payments.start_payment(paid, None)
+    payments.confirm_payment(paid.payments.get())
+    orders.refund_order(paid, Decimal("10.00"))
+    orders.cancel_order(place(hundred, payment_method="test"))
+    assert free == {"start": True, "refund": True, "cancel": True}
+    assert Payment.objects.get(provider_reference="sess_1").order_id == paid.pk
