@@ -54,6 +54,9 @@ def apply_webhook_event(event_pk: int) -> str:
         details.get("transaction_reference", ""),
     )
     provider = get_provider(event.provider)
+    if payment is None and provider is not None and details.get("transaction_reference"):
+        # the event names only the provider's transaction, and came before the one that named it (a refund first)
+        payment = find_payment(event.provider, provider.find_reference(details["transaction_reference"]))
     kind, amount, currency, refunds = event.kind, event.amount_minor, event.currency, None
     if payment is not None and provider is not None:
         _learn(payment, details)

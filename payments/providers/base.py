@@ -131,6 +131,12 @@ class Provider:
         """Every refund the provider made of this payment (from us or from its dashboard). Raises ProviderError."""
         return []
 
+    def find_reference(self, transaction_reference: str) -> str:
+        """Our payment reference for the provider's id of a transaction, asked of the provider ("" when unknown):
+        for an event that names only the transaction and arrives before the one that named it. Raises
+        ProviderError."""
+        return ""
+
     def refund(self, payment, amount_minor: int, key: str) -> ProviderRefund:
         """Refund part of a confirmed payment; ``key`` makes a repeated call the same refund. Raises ProviderError."""
         raise ProviderError("this provider does not refund")

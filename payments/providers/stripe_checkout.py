@@ -104,23 +104,42 @@ class StripeProvider(Provider):
             http_client=stripe.RequestsClient(timeout=settings.PROVIDER_TIMEOUT),
         )
 
-    def _call(self, what: str, call):
+    def _call(self, what: str, call, *, for_shopper=False) -> dict:
+        """One API call, its answer as plain data. Stripe down, overloaded or slow: "could not be reached"; a refusal
+        gives Stripe's message to the merchant, and a plain sentence to a shopper (Stripe's is logged)."""
         try:
-            return call()
-        except stripe.APIConnectionError as error:
+            return call().to_dict()
+        except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as error:
             logger.warning("Stripe could not be reached (%s): %s", what, error)
             raise ProviderError(_("Stripe could not be reached. Please try again in a moment.")) from error
         except stripe.StripeError as error:
             logger.warning("Stripe refused %s: %s", what, error.user_message or error)
+            if for_shopper:
+                raise ProviderError(
+                    _("The payment could not be started. Please try again, or choose another payment method.")
+                ) from error
             raise ProviderError(error.user_message or str(error)) from error
 
     # Shopper side -----------------------------------------------------------------------------------------------
 
     def start(self, payment, request) -> Redirect:
+        """The attempt's open session again (the shopper cancelled on Stripe's page and tries again), or a new one."""
+        if payment.provider_reference and (payment.expires_at is None or payment.expires_at > timezone.now()):
+            session = self._call(
+                "the Checkout Session",
+                lambda: self.client().v1.checkout.sessions.retrieve(payment.provider_reference),
+                for_shopper=True,
+            )
+            if session.get("status") == "open":
+                return self._redirect(session)
+            if session.get("status") == "complete":
+                raise ProviderError(_("This payment is being confirmed. Please wait a moment."))
         order = payment.order
         with translation.override(order.language):
             order_url = settings.SITE_URL + order.get_absolute_url()
-        expires_at = timezone.now() + SESSION_LIFETIME
+        # to the hour: the same attempt asked again within the hour (a double click, a retry after a time-out) sends
+        # the same parameters with the same key, and Stripe answers with the same session
+        expires_at = (timezone.now() + SESSION_LIFETIME).replace(minute=0, second=0, microsecond=0)
         params = {
             "mode": "payment",
             "client_reference_id": payment.reference,
@@ -136,14 +155,22 @@ class StripeProvider(Provider):
             "cancel_url": order_url + "?payment=cancelled",
             "expires_at": int(expires_at.timestamp()),
         }
-        # The same attempt asking again for the same amount gets the same session back from Stripe.
-        key = f"checkout-session:{payment.reference}:{payment.amount_minor}"
+        key = f"checkout-session:{payment.reference}:{payment.amount_minor}:{params['expires_at']}"
         session = self._call(
             "a Checkout Session",
             lambda: self.client().v1.checkout.sessions.create(params=params, options={"idempotency_key": key}),
+            for_shopper=True,
         )
-        expires = dt.datetime.fromtimestamp(session.expires_at, dt.UTC) if session.get("expires_at") else expires_at
-        return Redirect(url=session.url, provider_reference=session.id, expires_at=expires)
+        return self._redirect(session)
+
+    @staticmethod
+    def _redirect(session: dict) -> Redirect:
+        expires = session.get("expires_at")
+        return Redirect(
+            url=session["url"],
+            provider_reference=session["id"],
+            expires_at=dt.datetime.fromtimestamp(expires, dt.UTC) if type(expires) is int else None,
+        )
 
     def line_items(self, payment) -> list[dict]:
         """The order's lines when this attempt pays the whole order; one line for the balance otherwise."""
@@ -184,8 +211,10 @@ class StripeProvider(Provider):
             raise WebhookError("malformed event") from error
 
     def event(self, event, raw: dict) -> ProviderEvent:
-        """Our terms for a verified Stripe event (``raw``: the body as sent, kept with the stored event)."""
-        kind, obj = str(event.type), event.data.object
+        """Our terms for a verified Stripe event (``raw``: the body as sent, read here and kept with the event)."""
+        kind, obj = str(event.type), raw["data"]["object"]
+        if not isinstance(obj, dict):
+            raise ValueError("the event's object is not an object")
         base = {"event_id": str(event.id), "provider_type": kind, "raw": raw}
         if kind.startswith("checkout.session."):
             amount = obj.get("amount_total")
@@ -241,7 +270,18 @@ class StripeProvider(Provider):
                 params={"payment_intent": payment.transaction_reference, "limit": 100}
             ),
         )
-        return [ProviderRefund(r.id, r.amount, r.status) for r in refunds.data]
+        return [ProviderRefund(r["id"], r["amount"], r.get("status", "succeeded")) for r in refunds["data"]]
+
+    def find_reference(self, transaction_reference: str) -> str:
+        """Our reference of the payment a PaymentIntent belongs to (a refund's event names only the PaymentIntent,
+        and may arrive before the session's)."""
+        sessions = self._call(
+            "the Checkout Session of a PaymentIntent",
+            lambda: self.client().v1.checkout.sessions.list(
+                params={"payment_intent": transaction_reference, "limit": 1}
+            ),
+        )
+        return next((str(s.get("client_reference_id") or "") for s in sessions["data"]), "")
 
     def refund(self, payment, amount_minor: int, key: str) -> ProviderRefund:
         if not payment.transaction_reference:
@@ -257,9 +297,9 @@ class StripeProvider(Provider):
                 options={"idempotency_key": key},
             ),
         )
-        if refund.status in ("failed", "canceled"):
+        if refund.get("status") in ("failed", "canceled"):
             raise ProviderError(refund.get("failure_reason") or _("Stripe refused the refund."))
-        return ProviderRefund(refund.id, refund.amount, refund.status)
+        return ProviderRefund(refund["id"], refund["amount"], refund.get("status", "succeeded"))
 
     def cancel(self, payment) -> None:
         if not payment.provider_reference:

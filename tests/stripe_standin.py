@@ -1,0 +1,840 @@
+"""A stand-in of Stripe's API on a local port (pytest-httpserver's ``HTTPServer``), for the real ``stripe`` SDK.
+
+The shop reaches it through ``settings.STRIPE_API_BASE = standin.url``; nothing leaves the machine. It answers what
+the SDK sends (form-encoded bodies with bracket keys such as ``line_items[0][price_data][unit_amount]``, ``expand[0]``
+or ``expand[]``, Bearer auth with a test key, ``Idempotency-Key``) with the objects and errors Stripe documents
+(``tests/stripe_events.py`` builds them from ``tests/fixtures/stripe/``):
+
+- ``POST /v1/checkout/sessions`` (a key sent again with the same parameters: the same session; with other parameters:
+  Stripe's ``idempotency_error``), ``GET /v1/checkout/sessions`` (``payment_intent=``, ``status=``),
+  ``GET /v1/checkout/sessions/<id>`` (``expand``: ``payment_intent``,
+  ``payment_intent.latest_charge``, ``line_items``), ``GET …/<id>/line_items``, ``POST …/<id>/expire``;
+- ``POST /v1/refunds`` (over-refund: 400 ``amount_too_large`` with Stripe's message), ``GET /v1/refunds`` (a list),
+  ``GET /v1/refunds/<id>``, ``GET /v1/payment_intents/<id>``, ``GET /v1/charges/<id>``, ``GET /v1/events/<id>``;
+- the hosted page ``GET /pay/<cs_id>`` ("Stripe test page": Pay by card, Pay with TWINT, Cancel), whose buttons post
+  back to it: paying completes the session, creates a PaymentIntent and its charge, posts a signed
+  ``checkout.session.completed`` to the shop's webhook and redirects (303) to the session's ``success_url``.
+
+Tests drive it directly too: ``pay``, ``settle`` (delayed methods), ``expire``, ``refund_in_dashboard``, ``send`` /
+``send_event`` / ``resend`` (any event), ``flush`` (the events of API calls, held until asked: see
+``api_event_delay``), ``fail_next`` / ``hang_next`` (provider errors and time-outs); ``calls`` and ``sent_events``
+tell what happened. Standalone (a bench)::
+
+    standin = StripeStandIn(webhook_url="http://127.0.0.1:8000/webhooks/stripe/", webhook_secret="whsec_…")
+    standin.start()   # … settings.STRIPE_API_BASE = standin.url …   standin.stop()
+"""
+
+import copy
+import html
+import json
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
+import stripe
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from tests import stripe_events as events
+
+Deliver = Callable[[bytes, dict], int]  # (raw body, headers) -> the HTTP status the shop answered
+MIN_LIFETIME, MAX_LIFETIME = 30 * 60, 24 * 3600  # what Stripe allows for a Checkout Session's expires_at
+
+
+class StripeFault(Exception):
+    """An error answer in Stripe's shape."""
+
+    def __init__(self, status: int, message: str, **kwargs):
+        super().__init__(message)
+        self.status, self.body = status, events.error(message, **kwargs)
+
+
+def missing(kind: str, value: str, param: str) -> StripeFault:
+    return StripeFault(404, f"No such {kind}: '{value}'", code="resource_missing", param=param)
+
+
+def decode_form(pairs) -> dict:
+    """Stripe's form encoding back into nested values: ``a[b][0][c]=1`` → ``{"a": {"b": [{"c": "1"}]}}``;
+    ``a[]=x`` appends to a list."""
+    root: dict = {}
+    for key, value in pairs:
+        match = re.fullmatch(r"([^\[\]]+)((?:\[[^\[\]]*\])*)", key)
+        if not match:
+            raise StripeFault(400, f"Invalid parameter name: {key}", param=key)
+        parts = [match.group(1), *re.findall(r"\[([^\[\]]*)\]", match.group(2))]
+        node = root
+        for position, part in enumerate(parts):
+            if not isinstance(node, dict):
+                raise StripeFault(400, f"Invalid parameter: {key}", param=key)
+            part = part or str(len(node))  # "expand[]": the next index
+            if position == len(parts) - 1:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+    return _lists(root)
+
+
+def _lists(value):
+    if isinstance(value, dict):
+        value = {key: _lists(item) for key, item in value.items()}
+        if value and all(key.isdigit() for key in value):
+            return [value[key] for key in sorted(value, key=int)]
+    return value
+
+
+def _int(params: dict, name: str, label: str | None = None, *, minimum: int = 0) -> int:
+    raw = params.get(name)
+    label = label or name
+    try:
+        number = int(raw)
+    except (TypeError, ValueError):
+        raise StripeFault(400, f"Invalid integer: {raw}", param=label) from None
+    if number < minimum:
+        kind = "positive integer" if minimum > 0 else "non-negative integer"
+        raise StripeFault(400, f"Invalid {kind}", param=label)
+    return number
+
+
+def money(amount: int, currency: str) -> str:
+    return f"{currency.upper()} {amount / 100:,.2f}"
+
+
+@dataclass
+class Call:
+    """One API request the stand-in received."""
+
+    method: str
+    path: str
+    params: dict
+    idempotency_key: str | None
+    status: int = 0
+
+
+@dataclass
+class Delivery:
+    """One webhook the stand-in posted (or tried to): the event, and what the shop answered (None: not sent)."""
+
+    event: dict
+    body: bytes
+    headers: dict
+    status: int | None = None
+    error: str = ""
+
+    @property
+    def type(self) -> str:
+        return self.event["type"]
+
+
+@dataclass
+class Fault:
+    path: str | re.Pattern
+    method: str | None
+    kind: str  # "fail" | "hang"
+    times: int
+    status: int = 500
+    body: dict | None = None
+    headers: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method and self.method.upper() != method:
+            return False
+        return bool(self.path.fullmatch(path)) if isinstance(self.path, re.Pattern) else self.path == path
+
+
+DEFAULT_FAULTS = {
+    400: ("invalid_request_error", "Invalid request."),
+    401: ("invalid_request_error", "Invalid API Key provided."),
+    402: ("card_error", "Your card was declined."),
+    404: ("invalid_request_error", "Unrecognized request URL."),
+    409: ("idempotency_error", "There is currently another in-progress request using this Stripe token."),
+    429: ("invalid_request_error", "Too many requests hit the API too quickly."),
+}
+
+
+class StripeStandIn(HTTPServer):
+    """Stripe's API and hosted checkout page, in memory. See the module's docstring."""
+
+    def __init__(
+        self,
+        webhook_url: str | None = None,
+        webhook_secret: str = "whsec_standin",
+        *,
+        deliver: Deliver | None = None,
+        api_key: str | None = None,
+        enabled_events: tuple[str, ...] | None = None,
+        webhook_delay: float | None = 0.0,
+        api_event_delay: float | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ):
+        """``webhook_url`` (or ``deliver``, a callable taking the raw body and the headers) receives the events;
+        ``api_key``: the only key accepted (by default any ``sk_test_…``); ``enabled_events``: the event types the
+        endpoint is subscribed to (by default all); ``webhook_delay``: seconds between the hosted page's redirect and
+        its webhook (0: the webhook is answered before the redirect; None: held until ``flush()``);
+        ``api_event_delay``: seconds after which the events an API call causes (a refund, an expiry) are sent, None to
+        hold them until ``flush()``."""
+        super().__init__(host=host, port=port, threaded=True)
+        self.webhook_url, self.webhook_secret, self.deliver = webhook_url, webhook_secret, deliver
+        self.api_key, self.enabled_events = api_key, enabled_events
+        self.webhook_delay, self.api_event_delay = webhook_delay, api_event_delay
+        self.lock = threading.RLock()
+        self.sessions: dict[str, dict] = {}
+        self.payment_intents: dict[str, dict] = {}
+        self.charges: dict[str, dict] = {}
+        self.refunds: dict[str, dict] = {}
+        self.events: dict[str, dict] = {}
+        self.calls: list[Call] = []
+        self.sent_events: list[Delivery] = []
+        self.held_events: list[dict] = []
+        self._extras: dict[str, dict] = {}  # per session created here: its line items and payment_intent_data
+        self._idempotent: dict[str, tuple] = {}
+        self._faults: list[Fault] = []
+        self._timers: list[threading.Timer] = []
+        self.expect_request(re.compile(r"/.*")).respond_with_handler(self._handle)
+
+    # Lifecycle -------------------------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The base to put in ``settings.STRIPE_API_BASE``."""
+        return self.url_for("/").rstrip("/")
+
+    def stop(self) -> None:
+        for timer in list(self._timers):
+            timer.cancel()
+        super().stop()
+
+    def wait_for_deliveries(self, timeout: float = 10.0) -> None:
+        """Wait until the webhooks sent later (``webhook_delay``, ``api_event_delay``) have been posted."""
+        deadline = time.monotonic() + timeout
+        for timer in list(self._timers):
+            timer.join(max(0.0, deadline - time.monotonic()))
+
+    # Driving it from a test ------------------------------------------------------------------------------------
+
+    def session(self, session_id: str) -> dict:
+        with self.lock:
+            return copy.deepcopy(self._session(session_id))
+
+    def latest_session(self) -> dict:
+        with self.lock:
+            return copy.deepcopy(list(self.sessions.values())[-1])
+
+    def pay(self, session_id: str, method: str = "card", *, delayed: bool = False, send: bool = True):
+        """The shopper pays on the hosted page (``method`` "card" or "twint"); ``delayed``: a method whose outcome
+        comes later (the session completes unpaid; ``settle`` finishes it). Sends ``checkout.session.completed``
+        unless ``send`` is False; returns the Delivery (or the event when not sent)."""
+        with self.lock:
+            evt = self._complete(session_id, method, delayed=delayed)
+        return self._send_or_return(evt, send)
+
+    def settle(self, session_id: str, *, succeeded: bool = True, send: bool = True):
+        """A delayed payment's outcome: ``checkout.session.async_payment_succeeded`` or ``…_failed``."""
+        with self.lock:
+            session = self._session(session_id)
+            if session["status"] != "complete" or session["payment_status"] != "unpaid":
+                raise ValueError(f"{session_id} has no delayed payment to settle")
+            intent = self.payment_intents[session["payment_intent"]]
+            charge = self.charges[intent["latest_charge"]]
+            if succeeded:
+                session["payment_status"] = "paid"
+                intent.update(status="succeeded", amount_received=intent["amount"])
+                charge.update(status="succeeded", paid=True, captured=True, amount_captured=charge["amount"])
+            else:
+                intent.update(status="requires_payment_method", last_payment_error={"message": "Payment failed"})
+                charge.update(status="failed", failure_code="payment_declined", failure_message="Payment failed")
+            kind = events.SESSION_ASYNC_SUCCEEDED if succeeded else events.SESSION_ASYNC_FAILED
+            evt = self._event(kind, session)
+        return self._send_or_return(evt, send)
+
+    def expire(self, session_id: str, *, send: bool = True):
+        """Stripe expires an open session (its time ran out): ``checkout.session.expired``."""
+        with self.lock:
+            session = self._session(session_id)
+            if session["status"] != "open":
+                raise ValueError(f"{session_id} is {session['status']}, not open")
+            session.update(status="expired", url=None)
+            evt = self._event(events.SESSION_EXPIRED, session)
+        return self._send_or_return(evt, send)
+
+    def refund_in_dashboard(self, payment_intent: str, amount: int | None = None, *, send: bool = True) -> dict:
+        """The merchant refunds in Stripe's dashboard: a refund, and ``charge.refunded`` sent at once."""
+        with self.lock:
+            refund, evts = self._refund({"payment_intent": payment_intent, **({"amount": amount} if amount else {})})
+        for evt in evts:
+            self._send_or_return(evt, send)
+        return copy.deepcopy(refund)
+
+    def send(self, type: str, obj: dict, **kwargs) -> Delivery:
+        """Build an event of ``type`` around ``obj`` and send it (``timestamp``, ``secret``: see ``send_event``)."""
+        options = {key: kwargs.pop(key) for key in ("timestamp", "secret", "signature") if key in kwargs}
+        evt = events.event(type, obj, **kwargs)
+        with self.lock:
+            self.events[evt["id"]] = evt
+        return self.send_event(evt, **options)
+
+    def send_event(self, evt: dict, *, timestamp: int | None = None, secret: str | None = None, signature=None):
+        """Post an event to the shop, signed at ``timestamp`` (now) with ``secret`` (the endpoint's), or with the
+        ``signature`` header given as it is. Returns the Delivery."""
+        body = events.payload(evt).encode()
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+            "Stripe-Signature": signature or events.signature_header(body, secret or self.webhook_secret, timestamp),
+        }
+        delivery = Delivery(evt, body, headers)
+        with self.lock:
+            self.sent_events.append(delivery)
+        try:
+            if self.deliver is not None:
+                delivery.status = self.deliver(body, headers)
+            elif self.webhook_url:
+                request = urllib.request.Request(self.webhook_url, data=body, headers=headers, method="POST")
+                with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (a local URL)
+                    delivery.status = response.status
+        except urllib.error.HTTPError as error:
+            delivery.status, delivery.error = error.code, error.read().decode(errors="replace")
+        except OSError as error:
+            delivery.error = str(error)
+        return delivery
+
+    def resend(self, event_id: str, **kwargs) -> Delivery:
+        """Send a stored event again (Stripe retrying a delivery): same id, fresh signature."""
+        with self.lock:
+            evt = copy.deepcopy(self.events[event_id])
+        return self.send_event(evt, **kwargs)
+
+    def flush(self) -> list[Delivery]:
+        """Send the events held back (``api_event_delay`` or ``webhook_delay`` None), in the order they happened."""
+        with self.lock:
+            held, self.held_events = self.held_events, []
+        return [self.send_event(evt) for evt in held]
+
+    def fail_next(self, path, status: int = 500, body: dict | None = None, *, method=None, times=1, headers=None):
+        """The next ``times`` requests to ``path`` (exact, or a compiled pattern) answer ``status`` with ``body``
+        (by default an error in Stripe's shape). The SDK retries 5xx and 409 answers itself (``max_network_retries``):
+        to make Stripe look down, fail as many times as it tries."""
+        if body is None:
+            kind, message = DEFAULT_FAULTS.get(status, ("api_error", "An unknown error occurred"))
+            body = events.error(message, type=kind)
+        with self.lock:
+            self._faults.append(Fault(path, method, "fail", times, status, body, dict(headers or {})))
+
+    def hang_next(self, path, seconds: float, *, method=None, times=1):
+        """The next ``times`` requests to ``path`` are answered only after ``seconds`` (a time-out on the shop's
+        side when longer than its ``PROVIDER_TIMEOUT``; the request is carried out all the same, as at Stripe)."""
+        with self.lock:
+            self._faults.append(Fault(path, method, "hang", times, seconds=seconds))
+
+    def calls_to(self, path: str, method: str | None = None) -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls if c.path == path and (method is None or c.method == method.upper())]
+
+    @property
+    def sent_types(self) -> list[str]:
+        with self.lock:
+            return [delivery.type for delivery in self.sent_events]
+
+    # The HTTP side -----------------------------------------------------------------------------------------------
+
+    ROUTES = (
+        ("POST", r"/v1/checkout/sessions", "_create_session"),
+        ("GET", r"/v1/checkout/sessions", "_list_sessions"),
+        ("GET", r"/v1/checkout/sessions/(?P<id>[^/]+)", "_get_session"),
+        ("GET", r"/v1/checkout/sessions/(?P<id>[^/]+)/line_items", "_get_line_items"),
+        ("POST", r"/v1/checkout/sessions/(?P<id>[^/]+)/expire", "_expire_session"),
+        ("POST", r"/v1/refunds", "_create_refund"),
+        ("GET", r"/v1/refunds", "_list_refunds"),
+        ("GET", r"/v1/refunds/(?P<id>[^/]+)", "_get_refund"),
+        ("GET", r"/v1/payment_intents/(?P<id>[^/]+)", "_get_payment_intent"),
+        ("GET", r"/v1/charges/(?P<id>[^/]+)", "_get_charge"),
+        ("GET", r"/v1/events/(?P<id>[^/]+)", "_get_event"),
+    )
+
+    def _handle(self, request: Request) -> Response:
+        if request.path.startswith("/pay/"):
+            return self._hosted_page(request)
+        raw = request.get_data(as_text=True) if request.method == "POST" else request.query_string.decode()
+        key = request.headers.get("Idempotency-Key")
+        call = Call(request.method, request.path, {}, key)
+        with self.lock:
+            self.calls.append(call)
+        try:
+            call.params = params = decode_form(parse_qsl(raw, keep_blank_values=True))
+            fault = self._take_fault(request.method, request.path)
+            if fault is not None and fault.kind == "hang":
+                time.sleep(fault.seconds)
+            elif fault is not None:
+                call.status = fault.status
+                return self._json(fault.body, fault.status, fault.headers)
+            self._authenticate(request)
+            status, body, replayed = self._route(request.method, request.path, params, key)
+        except StripeFault as error:
+            status, body, replayed = error.status, error.body, False
+        call.status = status
+        return self._json(body, status, {"Idempotent-Replayed": "true"} if replayed else {}, key=key)
+
+    def _json(self, body, status: int, headers: dict | None = None, key: str | None = None) -> Response:
+        headers = {"Request-Id": events.new_id("req_", 14), "Stripe-Version": stripe.api_version, **(headers or {})}
+        if key:
+            headers["Idempotency-Key"] = key
+        return Response(json.dumps(body, indent=2), status, headers, content_type="application/json")
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self._faults:
+                if fault.matches(method, path):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def _authenticate(self, request: Request) -> None:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer ") or not header[7:].strip():
+            raise StripeFault(
+                401,
+                "You did not provide an API key. You need to provide your API key in the Authorization header, "
+                "using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
+            )
+        key = header[7:].strip()
+        if (self.api_key and key != self.api_key) or not key.startswith(("sk_test_", "rk_test_")):
+            raise StripeFault(401, f"Invalid API Key provided: {key[:8]}{'*' * 8}{key[-4:]}")
+
+    def _endpoint(self, method: str, path: str):
+        """The handler of a request and the ids its path names."""
+        for route_method, pattern, name in self.ROUTES:
+            match = re.fullmatch(pattern, path)
+            if match and route_method == method:
+                return getattr(self, name), match.groupdict()
+        raise StripeFault(404, f"Unrecognized request URL ({method}: {path}).")
+
+    def _route(self, method: str, path: str, params: dict, key: str | None):
+        handler, ids = self._endpoint(method, path)
+        idempotent = method == "POST" and bool(key)
+        with self.lock:
+            if idempotent and key in self._idempotent:  # Stripe's idempotency layer: the same answer, or an error
+                first_path, first_params, status, body = self._idempotent[key]
+                if (first_path, first_params) != (path, params):
+                    raise StripeFault(
+                        400,
+                        "Keys for idempotent requests can only be used with the same parameters they were first "
+                        f"used with. Try using a key other than '{key}' if you meant to execute a different request.",
+                        type="idempotency_error",
+                    )
+                return status, copy.deepcopy(body), True
+            status, body = 200, handler(params, **ids)
+            body = self._expand(copy.deepcopy(body), params.get("expand") or [])
+            if idempotent:
+                self._idempotent[key] = (path, params, status, copy.deepcopy(body))
+        return status, body, False
+
+    def _expand(self, obj: dict, paths) -> dict:
+        if not isinstance(paths, list):
+            raise StripeFault(400, "Invalid array", param="expand")
+        for path in paths:
+            self._expand_one(obj, path.split("."), path)
+        return obj
+
+    def _expand_one(self, obj, parts: list[str], path: str) -> None:
+        name = parts[0]
+        if name == "line_items" and isinstance(obj, dict) and obj.get("object") == "checkout.session":
+            obj[name] = self._get_line_items({}, obj["id"])  # only there when asked for
+        elif not isinstance(obj, dict) or name not in obj:
+            raise StripeFault(400, f"This property cannot be expanded ({path}).", param="expand")
+        elif isinstance(obj[name], str):
+            obj[name] = copy.deepcopy(self._lookup(obj[name]))
+        if len(parts) > 1 and obj[name] is not None:
+            self._expand_one(obj[name], parts[1:], path)
+
+    def _lookup(self, object_id: str) -> dict:
+        for prefix, table in (("cs_", self.sessions), ("pi_", self.payment_intents), ("ch_", self.charges)):
+            if object_id.startswith(prefix) and object_id in table:
+                return table[object_id]
+        if object_id.startswith("re_") and object_id in self.refunds:
+            return self.refunds[object_id]
+        raise StripeFault(404, f"No such object: '{object_id}'", code="resource_missing")
+
+    # API resources (called under the lock) ------------------------------------------------------------------
+
+    def _session(self, session_id: str) -> dict:
+        if session_id not in self.sessions:
+            raise missing("checkout.session", session_id, "session")
+        session = self.sessions[session_id]
+        if session["status"] == "open" and session["expires_at"] <= events.now():
+            session.update(status="expired", url=None)  # its time ran out (``expire`` sends the event)
+        return session
+
+    def _create_session(self, params: dict) -> dict:
+        if params.get("mode") != "payment":
+            raise StripeFault(400, "This stand-in of Stripe supports `mode=payment` only.", param="mode")
+        items = params.get("line_items")
+        if not isinstance(items, list) or not items:
+            raise StripeFault(400, "You must provide at least one line item.", param="line_items")
+        lines, currencies = [], set()
+        for index, item in enumerate(items):
+            prefix = f"line_items[{index}]"
+            data = item.get("price_data") if isinstance(item, dict) else None
+            if not isinstance(data, dict) or not isinstance(data.get("product_data"), dict):
+                raise StripeFault(400, f"Missing required param: {prefix}[price_data].", param=f"{prefix}[price_data]")
+            unit = _int(data, "unit_amount", f"{prefix}[price_data][unit_amount]")
+            quantity = _int(item, "quantity", f"{prefix}[quantity]", minimum=1)
+            currency = str(data.get("currency", "")).lower()
+            if not re.fullmatch(r"[a-z]{3}", currency):
+                raise StripeFault(400, f"Invalid currency: {currency}", param=f"{prefix}[price_data][currency]")
+            currencies.add(currency)
+            name = str(data["product_data"].get("name") or "")
+            if not name:
+                raise StripeFault(
+                    400, "Missing required param: name.", param=f"{prefix}[price_data][product_data][name]"
+                )
+            lines.append({"name": name, "unit_amount": unit, "quantity": quantity, "currency": currency})
+        if len(currencies) > 1:
+            raise StripeFault(400, "All line items must use the same currency.", param="line_items")
+        created = events.now()
+        expires_at = _int(params, "expires_at") if "expires_at" in params else created + MAX_LIFETIME
+        if expires_at - created > MAX_LIFETIME:
+            message = "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation."
+            raise StripeFault(400, message, param="expires_at")
+        if expires_at - created < MIN_LIFETIME:
+            message = "The `expires_at` timestamp must be at least 30 minutes from Checkout Session creation."
+            raise StripeFault(400, message, param="expires_at")
+        metadata = params.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            raise StripeFault(400, "Invalid object", param="metadata")
+        amount = sum(line["unit_amount"] * line["quantity"] for line in lines)
+        session = events.checkout_session(
+            created=created,
+            expires_at=expires_at,
+            amount_subtotal=amount,
+            amount_total=amount,
+            currency=currencies.pop(),
+            client_reference_id=params.get("client_reference_id"),
+            customer_email=params.get("customer_email"),
+            metadata=metadata,
+            locale=params.get("locale"),
+            success_url=params.get("success_url"),
+            cancel_url=params.get("cancel_url"),
+            payment_method_types=params.get("payment_method_types") or ["card", "twint"],
+        )
+        session["url"] = f"{self.url}/pay/{session['id']}"
+        self.sessions[session["id"]] = session
+        self._extras[session["id"]] = {"lines": lines, "intent": params.get("payment_intent_data") or {}}
+        return session
+
+    def _list_sessions(self, params: dict) -> dict:
+        sessions = [self._session(id) for id in reversed(self.sessions)]  # the most recent first
+        for name in ("payment_intent", "status"):  # the filters Stripe has that the shop might use
+            if params.get(name):
+                sessions = [s for s in sessions if s.get(name) == params[name]]
+        limit = _int(params, "limit", minimum=1) if "limit" in params else 10
+        url = "/v1/checkout/sessions"
+        return {"object": "list", "url": url, "has_more": len(sessions) > limit, "data": sessions[:limit]}
+
+    def _get_session(self, params: dict, id: str) -> dict:
+        return self._session(id)
+
+    def _get_line_items(self, params: dict, id: str) -> dict:
+        self._session(id)
+        data = [
+            {
+                "id": f"li_{id[-20:]}{index}",
+                "object": "item",
+                "amount_discount": 0,
+                "amount_subtotal": line["unit_amount"] * line["quantity"],
+                "amount_tax": 0,
+                "amount_total": line["unit_amount"] * line["quantity"],
+                "currency": line["currency"],
+                "description": line["name"],
+                "price": {"object": "price", "currency": line["currency"], "unit_amount": line["unit_amount"]},
+                "quantity": line["quantity"],
+            }
+            for index, line in enumerate(self._lines(id))
+        ]
+        return {"object": "list", "data": data, "has_more": False, "url": f"/v1/checkout/sessions/{id}/line_items"}
+
+    def _lines(self, session_id: str) -> list[dict]:
+        """The session's line items; one for its total when the session was put in the tables directly (a bench)."""
+        if session_id in self._extras:
+            return self._extras[session_id]["lines"]
+        session = self.sessions[session_id]
+        return [
+            {"name": "Order", "unit_amount": session["amount_total"], "quantity": 1, "currency": session["currency"]}
+        ]
+
+    def _expire_session(self, params: dict, id: str) -> dict:
+        session = self._session(id)
+        if session["status"] != "open":
+            raise StripeFault(
+                400,
+                f"Only Checkout Sessions with a status of `open` can be expired; this one is `{session['status']}`.",
+                param="session",
+            )
+        session.update(status="expired", url=None)
+        self._api_event(self._event(events.SESSION_EXPIRED, session))
+        return session
+
+    def _create_refund(self, params: dict) -> dict:
+        refund, evts = self._refund(params)
+        for evt in evts:
+            self._api_event(evt)
+        return refund
+
+    def _refund(self, params: dict) -> tuple[dict, list[dict]]:
+        if params.get("payment_intent"):
+            intent = self.payment_intents.get(params["payment_intent"])
+            if intent is None:
+                raise missing("payment_intent", params["payment_intent"], "payment_intent")
+            charge = self.charges.get(intent.get("latest_charge") or "")
+        elif params.get("charge"):
+            charge = self.charges.get(params["charge"])
+            if charge is None:
+                raise missing("charge", params["charge"], "charge")
+        else:
+            raise StripeFault(
+                400, "One of the following params should be provided for this request: payment_intent or charge."
+            )
+        if charge is None or charge["status"] != "succeeded":
+            raise StripeFault(
+                400, "This PaymentIntent does not have a successful charge to refund.", code="charge_not_refundable"
+            )
+        left = charge["amount"] - charge["amount_refunded"]
+        amount = _int(params, "amount", minimum=1) if "amount" in params else left
+        if left <= 0:
+            message = f"Charge {charge['id']} has already been refunded."
+            raise StripeFault(400, message, code="charge_already_refunded")
+        if amount > left:
+            what = "charge amount" if charge["amount_refunded"] == 0 else "unrefunded amount on charge"
+            message = (
+                f"Refund amount ({money(amount, charge['currency'])}) is greater than {what} "
+                f"({money(left, charge['currency'])})"
+            )
+            raise StripeFault(400, message, code="amount_too_large", param="amount")
+        refund = events.refund(
+            amount=amount,
+            charge=charge["id"],
+            currency=charge["currency"],
+            payment_intent=charge["payment_intent"],
+            metadata=params.get("metadata") or {},
+            reason=params.get("reason"),
+        )
+        if charge["payment_method_details"].get("type") != "card":
+            refund["destination_details"] = {"type": charge["payment_method_details"]["type"]}
+        self.refunds[refund["id"]] = refund
+        previous = {"amount_refunded": charge["amount_refunded"], "refunded": charge["refunded"]}
+        charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+        evts = [
+            self._event(events.CHARGE_REFUNDED, charge, previous_attributes=previous),
+            self._event(events.REFUND_CREATED, refund),
+        ]
+        return refund, evts
+
+    def _list_refunds(self, params: dict) -> dict:
+        refunds = list(reversed(self.refunds.values()))  # the most recent first
+        if params.get("payment_intent"):
+            if params["payment_intent"] not in self.payment_intents:
+                raise missing("payment_intent", params["payment_intent"], "payment_intent")
+            refunds = [r for r in refunds if r["payment_intent"] == params["payment_intent"]]
+        if params.get("charge"):
+            refunds = [r for r in refunds if r["charge"] == params["charge"]]
+        limit = _int(params, "limit", minimum=1) if "limit" in params else 10
+        if limit > 100:
+            raise StripeFault(400, "This value must be less than or equal to 100.", param="limit")
+        return {"object": "list", "url": "/v1/refunds", "has_more": len(refunds) > limit, "data": refunds[:limit]}
+
+    def _get_refund(self, params: dict, id: str) -> dict:
+        if id not in self.refunds:
+            raise missing("refund", id, "id")
+        return self.refunds[id]
+
+    def _get_payment_intent(self, params: dict, id: str) -> dict:
+        if id not in self.payment_intents:
+            raise missing("payment_intent", id, "intent")
+        return self.payment_intents[id]
+
+    def _get_charge(self, params: dict, id: str) -> dict:
+        if id not in self.charges:
+            raise missing("charge", id, "charge")
+        return self.charges[id]
+
+    def _get_event(self, params: dict, id: str) -> dict:
+        if id not in self.events:
+            raise missing("event", id, "id")
+        return self.events[id]
+
+    # Payments and events (under the lock) ---------------------------------------------------------------------
+
+    def _complete(self, session_id: str, method: str, *, delayed: bool) -> dict:
+        session = self._session(session_id)
+        if session["status"] != "open":
+            raise ValueError(f"{session_id} is {session['status']}: it can no longer be paid")
+        if method not in ("card", "twint"):
+            raise ValueError(f"unknown method {method!r}")
+        amount, currency = session["amount_total"], session["currency"]
+        intent_data = self._extras.get(session_id, {}).get("intent") or {}
+        details = events.card(amount=amount) if method == "card" else events.twint()
+        intent = events.payment_intent(
+            amount=amount,
+            amount_received=0 if delayed else amount,
+            currency=currency,
+            description=intent_data.get("description"),
+            metadata=intent_data.get("metadata") or {},
+            payment_method_types=[method],
+            payment_method_options={}
+            if method == "twint"
+            else events.fixture("payment_intent")["payment_method_options"],
+            receipt_email=session.get("customer_email"),
+            status="processing" if delayed else "succeeded",
+        )
+        charge = events.charge(
+            amount=amount,
+            amount_captured=0 if delayed else amount,
+            captured=not delayed,
+            currency=currency,
+            description=intent["description"],
+            metadata={},  # Stripe copies no metadata from the PaymentIntent to its charge
+            paid=not delayed,
+            payment_intent=intent["id"],
+            payment_method=intent["payment_method"],
+            payment_method_details=details,
+            receipt_email=session.get("customer_email"),
+            status="pending" if delayed else "succeeded",
+        )
+        charge["billing_details"]["email"] = session.get("customer_email")
+        intent["latest_charge"] = charge["id"]
+        self.payment_intents[intent["id"]] = intent
+        self.charges[charge["id"]] = charge
+        session.update(
+            status="complete",
+            payment_status="unpaid" if delayed else "paid",
+            payment_intent=intent["id"],
+            url=None,
+            customer_details={
+                "address": charge["billing_details"]["address"],
+                "email": session.get("customer_email"),
+                "name": charge["billing_details"]["name"],
+                "phone": None,
+                "tax_exempt": "none",
+                "tax_ids": [],
+            },
+        )
+        return self._event(events.SESSION_COMPLETED, session)
+
+    def _event(self, type: str, obj: dict, **kwargs) -> dict:
+        evt = events.event(type, obj, request_id=None, **kwargs)
+        self.events[evt["id"]] = evt
+        return evt
+
+    def _api_event(self, evt: dict) -> None:
+        """An event an API call caused: held until ``flush()``, or sent after ``api_event_delay`` seconds."""
+        evt["request"] = {"id": events.new_id("req_", 14), "idempotency_key": None}
+        if self.api_event_delay is None:
+            self._hold(evt)
+        else:
+            self._later(self.api_event_delay, evt)
+
+    def _hold(self, evt: dict) -> None:
+        with self.lock:
+            if self._subscribed(evt):
+                self.held_events.append(evt)
+
+    def _subscribed(self, evt: dict) -> bool:
+        return self.enabled_events is None or evt["type"] in self.enabled_events
+
+    def _send_or_return(self, evt: dict, send: bool):
+        if not send:
+            return evt
+        if not self._subscribed(evt):
+            return None
+        return self.send_event(evt)
+
+    def _later(self, seconds: float, evt: dict) -> None:
+        if not self._subscribed(evt):
+            return
+        timer = threading.Timer(seconds, self.send_event, args=(evt,))
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
+
+    # The hosted page -------------------------------------------------------------------------------------------
+
+    def _hosted_page(self, request: Request) -> Response:
+        session_id = request.path.removeprefix("/pay/").strip("/")
+        with self.lock:
+            session = copy.deepcopy(self._session(session_id)) if session_id in self.sessions else None
+        if session is None:
+            return self._page("Stripe test page", "<p>Something went wrong: this payment page does not exist.</p>", 404)
+        if request.method == "POST":
+            action = request.form.get("action", "")
+            if action == "cancel":
+                return self._redirect(session.get("cancel_url"), session_id)
+            if action in ("card", "twint") and session["status"] == "open":
+                with self.lock:
+                    evt = self._complete(session_id, action, delayed=False)
+                if self.webhook_delay is None:
+                    self._hold(evt)
+                elif self.webhook_delay:
+                    self._later(self.webhook_delay, evt)
+                else:
+                    self._send_or_return(evt, True)
+                return self._redirect(session.get("success_url"), session_id)
+        if session["status"] != "open":
+            state = "has been paid" if session["status"] == "complete" else "has expired"
+            return self._page("Stripe test page", f"<p>This checkout session {state}.</p>", 410)
+        amount = html.escape(money(session["amount_total"], session["currency"]))
+        lines = "".join(
+            f"<li>{html.escape(line['name'])} × {line['quantity']}: "
+            f"{html.escape(money(line['unit_amount'] * line['quantity'], line['currency']))}</li>"
+            for line in self._lines(session_id)
+        )
+        button = (
+            '<form method="post"><input type="hidden" name="action" value="{0}">'
+            '<button type="submit"{2}>{1}</button></form>'
+        )
+        buttons = "".join(
+            [
+                button.format("card", "Pay by card", ' class="primary"'),
+                button.format("twint", "Pay with TWINT", ""),
+                button.format("cancel", "Cancel", ' class="ghost"'),
+            ]
+        )
+        email = html.escape(session.get("customer_email") or "")
+        body = (
+            f'<p class="amount">{amount}</p><ul>{lines}</ul>'
+            f'<p>{email}</p><p class="muted">Test mode: no money moves. Card 4242 4242 4242 4242.</p>{buttons}'
+        )
+        return self._page("Stripe test page", body)
+
+    def _redirect(self, url: str | None, session_id: str) -> Response:
+        if not url:
+            return self._page("Stripe test page", "<p>Done. You can close this page.</p>")
+        return Response("", 303, {"Location": url.replace("{CHECKOUT_SESSION_ID}", session_id)})
+
+    @staticmethod
+    def _page(title: str, body: str, status: int = 200) -> Response:
+        page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; background: #f6f9fc; color: #30313d; margin: 0; }}
+main {{ max-width: 26rem; margin: 4rem auto; background: #fff; padding: 2rem; border-radius: 12px;
+       box-shadow: 0 2px 12px rgba(50, 50, 93, .12); }}
+h1 {{ font-size: 1.1rem; color: #635bff; margin-top: 0; }}
+.amount {{ font-size: 2rem; font-weight: 600; margin: .5rem 0; }}
+.muted {{ color: #6a7383; font-size: .9rem; }}
+form {{ margin: .5rem 0; }}
+button {{ width: 100%; padding: .75rem; font-size: 1rem; border-radius: 6px; border: 1px solid #d5dbe1;
+         background: #fff; cursor: pointer; }}
+button.primary {{ background: #635bff; color: #fff; border-color: #635bff; }}
+button.ghost {{ border: 0; color: #6a7383; }}
+</style></head>
+<body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"""
+        return Response(page, status, content_type="text/html; charset=utf-8")

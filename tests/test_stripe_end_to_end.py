@@ -1,0 +1,251 @@
+"""A shopper pays by Stripe from end to end, over real HTTP and nothing else: the shop's real ``stripe`` SDK talks to
+the local stand-in of Stripe's API (``tests.stripe_standin``), whose hosted page posts the signed webhook to the shop
+served by pytest-django's ``live_server`` — the webhook really arrives over HTTP, in another thread, and is handed to
+Celery (eager) after a real commit. The shopper and the merchant use the test client on the same database.
+
+Every test here refuses connections to anything but this machine (``only_this_machine``)."""
+
+import re
+import socket
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import translation
+
+from notifications.models import OutgoingEmail
+from orders.models import Order
+from payments.models import Payment, PaymentMethod, Refund, WebhookEvent
+from payments.providers import PROVIDERS
+from tests.factories import ProductFactory, StaffFactory
+from tests.stripe_standin import StripeStandIn
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SECRET_KEY = "sk_test_alpenladen_end_to_end"
+WEBHOOK_SECRET = "whsec_alpenladen_end_to_end"
+ADDRESS = {
+    "shipping_name": "Anna Muster",
+    "shipping_street": "Bahnhofstrasse 1",
+    "shipping_postcode": "8001",
+    "shipping_city": "Zürich",
+    "shipping_country": "CH",
+    "billing_same": "on",
+}
+
+
+@pytest.fixture(autouse=True)
+def only_this_machine(monkeypatch):
+    """Nothing may leave the machine: resolving any other host than this one fails the test."""
+    resolve = socket.getaddrinfo
+
+    def local_only(host, *args, **kwargs):
+        if host not in ("127.0.0.1", "localhost", "::1", None):
+            raise AssertionError(f"a test tried to reach {host}")
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", local_only)
+
+
+@pytest.fixture
+def standin(live_server):
+    server = StripeStandIn(
+        webhook_url=live_server.url + "/webhooks/stripe/",
+        webhook_secret=WEBHOOK_SECRET,
+        api_key=SECRET_KEY,
+        enabled_events=PROVIDERS["stripe"].webhook_events,
+    )
+    server.start()
+    yield server
+    server.stop()
+    server.check_handler_errors()
+
+
+@pytest.fixture(autouse=True)
+def stripe_settings(settings, standin, live_server):
+    settings.STRIPE_SECRET_KEY = SECRET_KEY
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.STRIPE_API_BASE = standin.url
+    settings.SITE_URL = live_server.url
+    settings.PROVIDER_TIMEOUT = 1
+    return settings
+
+
+@pytest.fixture
+def shop(store, shipping, stripe_settings):
+    PaymentMethod.objects.update_or_create(code="stripe", defaults={"is_enabled": True, "position": 0})
+    return ProductFactory(name="Fondue Set", sku="FON-1", price=Decimal("129.00"), stock=20)
+
+
+@pytest.fixture
+def shopper(client):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+def en(name, **kwargs) -> str:
+    with translation.override("en"):
+        return reverse(name, kwargs=kwargs or None)
+
+
+def order_url(order) -> str:
+    with translation.override("en"):
+        return order.get_absolute_url()
+
+
+def check_out(shopper, product, shipping):
+    """The shopper puts the product in the cart and orders it, paying by card or TWINT (Stripe)."""
+    assert shopper.post(en("cart:add"), {"product": product.pk, "quantity": 1}).status_code == 302
+    page = shopper.get(en("checkout:checkout")).content.decode()
+    assert "Card or TWINT" in page
+    data = {"email": "anna@example.ch", "payment_method": "stripe", "shipping_method": shipping["post"].pk, **ADDRESS}
+    return shopper.post(en("checkout:checkout"), data)
+
+
+def browse(url: str, form: dict | None = None) -> tuple[int, str, str]:
+    """What a browser does with the stand-in's page: (status, Location, body), redirects not followed."""
+
+    class Stay(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    opener = urllib.request.build_opener(Stay)
+    try:
+        with opener.open(urllib.request.Request(url, data=data), timeout=30) as response:
+            return response.status, response.headers.get("Location", ""), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Location", ""), error.read().decode()
+
+
+def local(url: str) -> str:
+    """The path and query of a URL of the shop (for the test client)."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def test_a_shopper_pays_by_card_and_the_merchant_refunds(shopper, shop, shipping, standin, live_server):
+    response = check_out(shopper, shop, shipping)
+    order = Order.objects.get()
+    payment = order.payments.get()
+    assert response.status_code == 302 and response["Location"] == f"{standin.url}/pay/{payment.provider_reference}"
+    assert order.payment_status == "awaiting_payment"
+
+    status, _, page = browse(response["Location"])
+    assert status == 200 and "Stripe test page" in page and "CHF 129.00" in page
+    assert "Pay by card" in page and "Pay with TWINT" in page and "Cancel" in page
+    status, location, _ = browse(response["Location"], {"action": "card"})
+    assert status == 303 and location == f"{live_server.url}{order_url(order)}?payment=returned"
+
+    (delivery,) = standin.sent_events
+    assert delivery.type == "checkout.session.completed" and delivery.status == 200  # answered over HTTP
+    event = WebhookEvent.objects.get()
+    assert event.status == "processed" and event.event_id == delivery.event["id"]
+    html = shopper.get(local(location)).content.decode()
+    assert "Thank you for your order." in html and "Your payment is confirmed." in html
+    assert "badge-status--paid" in html and "Pay now" not in html
+    order.refresh_from_db()
+    payment.refresh_from_db()
+    assert order.payment_status == "paid" and payment.method_detail == "Visa •••• 4242"
+    assert OutgoingEmail.objects.filter(order=order, kind="payment_received", status="sent").count() == 1
+
+    # the merchant refunds it all from the back office
+    merchant = shopper
+    merchant.force_login(StaffFactory(username="ueli"))
+    back = merchant.post(
+        f"/backoffice/orders/{order.number}/action/", {"action": "refund", "amount": "129.00"}, follow=True
+    )
+    assert "Refund of CHF 129" in back.content.decode()
+    (call,) = standin.calls_to("/v1/refunds", "POST")
+    assert call.status == 200 and call.params == {
+        "payment_intent": payment.transaction_reference,
+        "amount": "12900",
+        "metadata": {"payment": payment.reference},
+    }
+    (stripe_refund,) = standin.refunds.values()
+    assert stripe_refund["amount"] == 12900 and stripe_refund["status"] == "succeeded"
+    assert standin.charges[stripe_refund["charge"]]["refunded"] is True
+    (refund,) = Refund.objects.all()
+    assert refund.provider_reference == stripe_refund["id"] and refund.amount == Decimal("129.00")
+    # Stripe's charge.refunded arrives after: recorded once all the same
+    (later,) = standin.flush()
+    assert later.type == "charge.refunded" and later.status == 200
+    assert Refund.objects.count() == 1
+    order.refresh_from_db()
+    assert order.payment_status == "refunded"
+    html = merchant.get(order_url(order)).content.decode()
+    assert "badge-status--refunded" in html
+    (email,) = OutgoingEmail.objects.filter(order=order, kind="refunded")
+    assert email.to == "anna@example.ch" and email.status == "sent" and email.context["full"] is True
+    assert any(message.to == ["anna@example.ch"] and "129" in message.body for message in mail.outbox)
+
+
+def test_a_shopper_who_pays_with_twint_has_twint_on_the_payment(shopper, shop, shipping, standin):
+    response = check_out(shopper, shop, shipping)
+    status, location, _ = browse(response["Location"], {"action": "twint"})
+    assert status == 303
+    order = Order.objects.get()
+    assert order.payment_status == "paid" and order.payments.get().method_detail == "TWINT"
+
+
+def test_a_shopper_who_cancels_on_stripes_page_keeps_the_order(shopper, shop, shipping, standin):
+    response = check_out(shopper, shop, shipping)
+    status, location, _ = browse(response["Location"], {"action": "cancel"})
+    order = Order.objects.get()
+    assert status == 303 and location.endswith(f"{order_url(order)}?payment=cancelled")
+    html = shopper.get(local(location)).content.decode()
+    assert "You cancelled the payment. Your order is kept" in html and "badge-status--awaiting_payment" in html
+    assert not standin.sent_events and order.payments.get().status == "pending"
+
+
+def test_after_cancelling_the_shopper_can_try_again(shopper, shop, shipping, standin):
+    response = check_out(shopper, shop, shipping)
+    browse(response["Location"], {"action": "cancel"})
+    order = Order.objects.get()
+    time.sleep(1.1)  # the shopper thinks it over for a moment
+    again = shopper.post(en("checkout:pay", token=order.token))
+    assert again.status_code == 302 and again["Location"].startswith(f"{standin.url}/pay/")
+
+
+def error_alerts(html: str) -> list[str]:
+    return re.findall(r'<div class="message message--error" role="alert">([^<]*)</div>', html)
+
+
+def test_stripe_down_at_checkout_keeps_the_order_and_says_so(shopper, shop, shipping, standin):
+    standin.fail_next("/v1/checkout/sessions", 500, times=3)  # the SDK tries three times
+    response = check_out(shopper, shop, shipping)
+    order = Order.objects.get()
+    assert response.status_code == 302 and response["Location"] == order_url(order)
+    assert len(standin.calls_to("/v1/checkout/sessions", "POST")) == 3
+    html = shopper.get(response["Location"]).content.decode()
+    assert error_alerts(html) and "Your order 1001 has been placed." in html
+    assert "badge-status--awaiting_payment" in html and "Pay now" in html
+    order.refresh_from_db()
+    assert order.payment_status == "awaiting_payment" and order.payments.get().status == "pending"
+    # Stripe is back: Pay now goes to its page
+    again = shopper.post(en("checkout:pay", token=order.token))
+    assert again["Location"].startswith(f"{standin.url}/pay/")
+
+
+def test_stripe_down_at_checkout_tells_the_shopper_to_try_again(shopper, shop, shipping, standin):
+    standin.fail_next("/v1/checkout/sessions", 500, times=3)
+    response = check_out(shopper, shop, shipping)
+    html = shopper.get(response["Location"]).content.decode()
+    assert error_alerts(html) == ["Stripe could not be reached. Please try again in a moment."]
+
+
+def test_a_stripe_timeout_at_checkout_keeps_the_order_and_says_so(shopper, shop, shipping, standin, settings):
+    standin.hang_next("/v1/checkout/sessions", settings.PROVIDER_TIMEOUT + 0.5, times=3)
+    response = check_out(shopper, shop, shipping)
+    order = Order.objects.get()
+    assert response["Location"] == order_url(order)
+    html = shopper.get(response["Location"]).content.decode()
+    assert error_alerts(html) == ["Stripe could not be reached. Please try again in a moment."]
+    assert "badge-status--awaiting_payment" in html and "Your order 1001 has been placed." in html
+    assert Payment.objects.get().status == "pending" and Order.objects.get().payment_status == "awaiting_payment"
