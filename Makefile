@@ -5,7 +5,8 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install install-dev migrate demo lint format messages mutation clean
+
+.PHONY: run test install install-dev migrate demo lint format messages mutation clean stripe-standin
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed (set PYTHON=python3.11 or newer)")'
@@ -34,6 +35,11 @@ run: export DEBUG ?= 1
 run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: demo
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## A local stand-in of Stripe's API and payment page (tests/stripe_standin.py) for trying online payments without a
+## Stripe account; it prints the variables to serve the shop with (`make run` in another terminal).
+stripe-standin: install-dev
+	$(PY) -m tests.stripe_standin --shop http://$(HOST):$(PORT)
 
 ## The whole test suite: SQLite by default; PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set.
 test: install-dev

@@ -151,6 +151,12 @@ def payment_hint(order) -> str:
     provider = PROVIDERS.get(order.payment_method)
     if order.payment_status == PaymentStatus.PAID:
         return _("Paid — ready to hand over") if order.is_pickup else _("Paid — ready to ship")
+    if order.payment_status == PaymentStatus.REFUNDED:
+        return _("Refunded in full")
+    if order.payment_status == PaymentStatus.PARTIALLY_REFUNDED:
+        return _("Partly refunded")
+    if order.payment_status == PaymentStatus.CANCELLED:
+        return _("Cancelled")
     if provider is None:
         return _("Check the payment")
     if provider.is_online:
@@ -193,7 +199,8 @@ def order_detail(request, number):
     events = order.events.select_related("user")
     moves = status.fulfilment_moves(order)
     paid = payments.paid_amount(order)
-    balance_due = max(order.total - paid, Decimal("0.00"))
+    owing = order.payment_status == PaymentStatus.AWAITING_PAYMENT or order.payment_status == PaymentStatus.PAID
+    balance_due = max(order.total - paid, Decimal("0.00")) if owing else Decimal("0.00")  # nothing after a refund
     refund_due = max(paid - order.total, Decimal("0.00"))
     held = sum(stock.held(order).values())
     context = {

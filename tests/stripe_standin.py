@@ -838,3 +838,37 @@ button.ghost {{ border: 0; color: #6a7383; }}
 </style></head>
 <body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"""
         return Response(page, status, content_type="text/html; charset=utf-8")
+
+
+def main() -> None:
+    """``make stripe-standin``: Stripe's API and its hosted page on http://127.0.0.1:12111, posting its events to the
+    shop served by ``make run`` — to try card and TWINT payments, refunds and expiries without a Stripe account."""
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("STANDIN_PORT", "12111")))
+    parser.add_argument("--shop", default=os.environ.get("SITE_URL", "http://127.0.0.1:8000"), help="the shop's URL")
+    parser.add_argument("--secret", default=os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_standin"))
+    options = parser.parse_args()
+    standin = StripeStandIn(
+        webhook_url=options.shop.rstrip("/") + "/webhooks/stripe/",
+        webhook_secret=options.secret,
+        api_event_delay=0.5,
+        port=options.port,
+    )
+    standin.start()
+    print(
+        f"Stripe stand-in on {standin.url}, sending its events to {standin.webhook_url}. Serve the shop with:\n"
+        f"  STRIPE_SECRET_KEY=sk_test_standin STRIPE_WEBHOOK_SECRET={options.secret} "
+        f"STRIPE_API_BASE={standin.url} make run\n"
+        "Ctrl-C stops it."
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        standin.stop()
+
+
+if __name__ == "__main__":
+    main()

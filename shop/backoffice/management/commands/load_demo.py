@@ -10,6 +10,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from payments.models import PaymentMethod
+from payments.providers import PROVIDERS
+from shop.backoffice.services import ordered_payment_codes, set_payment_methods
 from shop.catalog.demo import load_demo_catalog, load_demo_store
 
 USERNAME = "merchant"
@@ -26,6 +29,7 @@ class Command(BaseCommand):
         load_demo_store()
         password = self._merchant_password()
         base_url = base_url.rstrip("/")
+        online = self._offer_configured_providers()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo catalog ready ({created['categories']} categories and {created['products']} products new).\n"
@@ -34,7 +38,19 @@ class Command(BaseCommand):
             + f"  Back office: {base_url}/backoffice/\n"
             + f"  User:        {USERNAME}\n"
             + f"  Password:    {password}\n"
+            + (f"  Online:      {online}\n" if online else "  Online:      test payments (set STRIPE_* for Stripe)\n")
         )
+
+    def _offer_configured_providers(self) -> str:
+        """Online providers configured in the environment are offered in the demo shop (first, in their order)."""
+        configured = [p for p in PROVIDERS.values() if p.is_online and not p.test_only and p.is_configured()]
+        enabled = PaymentMethod.enabled_codes()
+        if configured and not all(p.code in enabled for p in configured):
+            codes = [p.code for p in configured]
+            order = ordered_payment_codes(codes + [code for code in enabled if code not in codes])
+            set_payment_methods(order, set(enabled) | set(codes))
+        api = f" through {settings.STRIPE_API_BASE}" if settings.STRIPE_API_BASE else ""
+        return ", ".join(f"{p.brand or p.name} ({p.mode()}{api if p.code == 'stripe' else ''})" for p in configured)
 
     def _merchant_password(self) -> str:
         path = settings.VAR_DIR / "demo-merchant.txt"
