@@ -106,6 +106,16 @@ def open_order(page, live_server, shop, place):
     expect(page.get_by_role("region", name="Payments")).to_be_visible()
 
 
+def open_order_declined(page, live_server, shop, place):
+    """The shopper's order page after a declined online payment: the message, Try again, the other methods."""
+    from payments.services import fail_payment
+
+    order = place(shop, 1, payment_method="test")
+    fail_payment(order.payments.get(), "Declined")
+    page.goto(live_server.url + order.get_absolute_url() + "?payment=returned")
+    expect(page.get_by_role("group", name="Or pay another way")).to_be_visible()
+
+
 def open_new_order(page, live_server, shop, place):
     """Not one of the five, but its line rows had inputs without labels (axe: label, critical)."""
     log_in(page, live_server)
@@ -119,6 +129,7 @@ PAGES = {
     "backoffice-orders": open_orders,
     "backoffice-order": open_order,
     "backoffice-new-order": open_new_order,
+    "order-declined": open_order_declined,
 }
 
 
