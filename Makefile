@@ -51,11 +51,15 @@ lint: install-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-logo
 
-## Mutation score of the order rules (orders/status.py), the stock (orders/stock.py) and the refund and cancel
-## workflows, on SQLite; about 10 minutes on 2 cores. Reported, not gated: `.venv/bin/mutmut results` lists survivors.
+## Mutation score of the order rules (orders/status.py), the stock (orders/stock.py), the refund and cancel
+## workflows and the webhook pipeline, on SQLite; about 20 minutes on 2 cores. Reported, not gated:
+## `.venv/bin/mutmut results` lists survivors.
 MUTANTS = orders.status.* orders.stock.* orders.services.x_cancel_order__* orders.services.x_refund_order__* \
 	orders.services.x_delete_test_order__* payments.services.x_refund__* payments.services.x_refund_all__* \
-	payments.services.x_paid_amount__* payments.services.x__refundable__*
+	payments.services.x_paid_amount__* payments.services.x__refundable__* payments.services.x_confirm_payment__* \
+	payments.services.x_apply_state__* payments.services.x__reserve__* payments.services.x__settle__* \
+	payments.services.x__refunded__* payments.services.x_record_provider_refunds__* \
+	payments.tasks.x_apply_webhook_event__* payments.tasks.x_reconcile_payment__*
 mutation: install-dev
 	rm -rf mutants
 	env -u DATABASE_URL -u REDIS_URL $(VENV)/bin/mutmut run --max-children 2 $(foreach m,$(MUTANTS),"$(m)")
