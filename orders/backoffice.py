@@ -103,6 +103,10 @@ def filtered_orders(form: OrderFilterForm):
         orders = orders.filter(is_test=False)
     elif data["test"] == "only":
         orders = orders.filter(is_test=True)
+    if data["attention"] == "yes":
+        orders = orders.filter(needs_attention=True)
+    elif data["attention"] == "refund":  # paid after a cancel, or paid twice: listed for a one-click refund
+        orders = orders.filter(payments__surplus__gt="").distinct()
     query = data["q"]
     if query:
         number = query.lstrip("#")

@@ -44,6 +44,11 @@ class OrderFilterForm(forms.Form):
         required=False,
         choices=[("", _("Included")), ("exclude", _("Left out")), ("only", _("Only test orders"))],
     )
+    attention = forms.ChoiceField(
+        label=_("Needs attention"),
+        required=False,
+        choices=[("", _("Any")), ("yes", _("Needs attention")), ("refund", _("Money to refund"))],
+    )
     sort = forms.ChoiceField(
         label=_("Sort by"),
         required=False,

@@ -305,3 +305,17 @@ def test_an_event_that_keeps_failing_is_marked_in_error_after_three_days(place, 
         tasks.sweep_webhook_events()
     event.refresh_from_db()
     assert event.status == "error" and event.error == "database hiccup"
+
+
+def test_money_to_refund_is_counted_on_the_dashboard_and_listed_with_a_filter(
+    db, client, staff, place, fondue, commit, store
+):
+    store.test_mode = False  # the dashboard counts real orders
+    store.save()
+    order = place(fondue, payment_method="bank_transfer")
+    other = place(fondue)
+    Payment.objects.create(order=order, provider="test", amount=order.total, status="confirmed", surplus="paid_twice")
+    page = client.get("/backoffice/").content.decode()
+    assert "Money to refund" in page and "?attention=refund" in page
+    listed = client.get("/backoffice/orders/", {"attention": "refund"}).content.decode()
+    assert f"/backoffice/orders/{order.number}/" in listed and f"/backoffice/orders/{other.number}/" not in listed

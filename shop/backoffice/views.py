@@ -78,6 +78,7 @@ def dashboard(request):
         awaiting=Count("id", filter=Q(payment_status=PaymentStatus.AWAITING_PAYMENT)),
         to_ship=Count("id", filter=Q(payment_status=PaymentStatus.PAID, fulfilment_status__in=OPEN_FULFILMENT)),
     )
+    to_refund = real.filter(payments__surplus__gt="").values("id").distinct().count()
     threshold = settings.LOW_STOCK_THRESHOLD
     low_stock = Product.objects.filter(is_active=True, stock__isnull=False, stock__lte=threshold).order_by(
         "stock", "name"
@@ -87,6 +88,7 @@ def dashboard(request):
         "backoffice/dashboard.html",
         {
             "figures": figures,
+            "to_refund": to_refund,
             "product_count": Product.objects.filter(is_active=True).count(),
             "open_carts": Cart.objects.filter(status=Cart.Status.OPEN, lines__isnull=False).distinct().count(),
             "low_stock": low_stock[:20],
