@@ -199,23 +199,25 @@ class StripeProvider(Provider):
         secret = settings.STRIPE_WEBHOOK_SECRET
         if not secret:
             raise WebhookError("Stripe is not configured")
+        # The library's check (what construct_event runs first: HMAC-SHA256 of "t.body", 300 s tolerance), then the
+        # body read once as plain data: building the SDK's object tree as well cost a sixth of the request.
         try:
-            event = stripe.Webhook.construct_event(body, headers.get(HEADER), secret, tolerance=300)
+            stripe.WebhookSignature.verify_header(body, headers.get(HEADER), secret, tolerance=300)
         except stripe.SignatureVerificationError as error:
             raise WebhookError("signature does not match") from error
         except (ValueError, UnicodeDecodeError) as error:
             raise WebhookError("malformed event") from error
         try:
-            return [self.event(event, json.loads(body))]
+            return [self.event(json.loads(body))]
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             raise WebhookError("malformed event") from error
 
-    def event(self, event, raw: dict) -> ProviderEvent:
-        """Our terms for a verified Stripe event (``raw``: the body as sent, read here and kept with the event)."""
-        kind, obj = str(event.type), raw["data"]["object"]
-        if not isinstance(obj, dict):
-            raise ValueError("the event's object is not an object")
-        base = {"event_id": str(event.id), "provider_type": kind, "raw": raw}
+    def event(self, raw: dict) -> ProviderEvent:
+        """Our terms for a verified Stripe event (``raw``: the body as sent, kept with the stored event)."""
+        kind, obj = raw["type"], raw["data"]["object"]
+        if not isinstance(kind, str) or not isinstance(obj, dict) or not isinstance(raw["id"], str):
+            raise ValueError("not an event")
+        base = {"event_id": raw["id"], "provider_type": kind, "raw": raw}
         if kind.startswith("checkout.session."):
             amount = obj.get("amount_total")
             return ProviderEvent(
