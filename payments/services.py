@@ -421,6 +421,20 @@ def record_provider_refunds(payment, refunds, actor=Actor.PROVIDER, **data) -> D
     return sum((row.amount for row in rows), Decimal("0"))
 
 
+def release_reservations(payment, before) -> int:
+    """Refund reservations of a payment older than ``before`` that no provider answer settled (the process died
+    between the provider call and the settling): given back, so that the money counts as paid again. Call after
+    ``record_provider_refunds`` has taken over those the provider did make."""
+    with transaction.atomic():
+        lock_order(payment.order_id)
+        stale = payment.refunds.filter(status=Refund.Status.PENDING, created_at__lte=before)
+        count = stale.count()
+        if count:
+            logger.warning("Released %d refund reservation(s) of %s never settled", count, payment.reference)
+            stale.delete()
+    return count
+
+
 def _refused(error: str, done) -> str:
     if done:
         return _("Part of the refund went through; the provider refused the rest: %(error)s") % {"error": error}

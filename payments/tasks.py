@@ -16,7 +16,7 @@ from django.utils import timezone
 from orders.models import OrderEvent
 
 from . import services
-from .models import Payment, WebhookEvent
+from .models import Payment, Refund, WebhookEvent
 from .providers import PROVIDERS, EventKind, ProviderError, get_provider
 
 logger = logging.getLogger(__name__)
@@ -129,6 +129,30 @@ def sweep_webhook_events() -> int:
                     status=WebhookEvent.Status.ERROR, error=str(error)[:1000], processed_at=now
                 )
     return applied
+
+
+# A refund reservation still pending this long was never settled (its provider call takes seconds at most).
+STALE_RESERVATION = dt.timedelta(hours=1)
+
+
+@shared_task
+def settle_stale_refunds() -> int:
+    """Refund reservations left pending (the process died between the provider's answer and the settling): what the
+    provider did refund is recorded (the reservation taken over), the rest given back. Returns how many payments
+    were looked at."""
+    before = timezone.now() - STALE_RESERVATION
+    pending = Refund.objects.filter(status=Refund.Status.PENDING, created_at__lte=before)
+    payments = Payment.objects.filter(pk__in=pending.values("payment_id")).order_by("pk")[:100]
+    for payment in payments:
+        provider = get_provider(payment.provider)
+        if provider is not None and provider.is_online:
+            try:
+                services.record_provider_refunds(payment, provider.fetch_refunds(payment), Actor.SYSTEM)
+            except ProviderError as error:  # asked again at the next run
+                logger.warning("Could not list the refunds of %s: %s", payment.reference, error)
+                continue
+        services.release_reservations(payment, before)
+    return len(payments)
 
 
 @shared_task

@@ -151,6 +151,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-webhooks": {"task": "payments.tasks.sweep_webhook_events", "schedule": 60},
     # Online payments pending for over 30 minutes: ask the provider what became of them.
     "reconcile-payments": {"task": "payments.tasks.reconcile_payments", "schedule": 5 * 60},
+    # Refund reservations a crash left pending: settled from the provider's list of refunds, or given back.
+    "settle-stale-refunds": {"task": "payments.tasks.settle_stale_refunds", "schedule": 15 * 60},
 }
 # Without beat (the embedded default), the process that serves runs this schedule itself: shop/periodic.py.
 PERIODIC_IN_PROCESS = env_bool("PERIODIC_IN_PROCESS", not REDIS_URL)

@@ -319,3 +319,29 @@ def test_money_to_refund_is_counted_on_the_dashboard_and_listed_with_a_filter(
     assert "Money to refund" in page and "?attention=refund" in page
     listed = client.get("/backoffice/orders/", {"attention": "refund"}).content.decode()
     assert f"/backoffice/orders/{order.number}/" in listed and f"/backoffice/orders/{other.number}/" not in listed
+
+
+def test_a_reservation_left_pending_is_settled_from_the_provider_or_given_back(
+    db, client, staff, place, fondue, commit, monkeypatch
+):
+    """The process died between the provider's answer and the settling: an hour later the provider's list decides."""
+    made = place(fondue, payment_method="test")
+    lost = place(fondue, payment_method="test")
+    for order in (made, lost):
+        commit(post_event, client, order.payments.get(), event_id=f"evt_{order.pk}")
+    done = Refund.objects.create(payment=made.payments.get(), amount=Decimal("29.00"), status=Refund.Status.PENDING)
+    never = Refund.objects.create(payment=lost.payments.get(), amount=Decimal("29.00"), status=Refund.Status.PENDING)
+    monkeypatch.setattr(
+        PROVIDERS["test"],
+        "fetch_refunds",
+        lambda payment: [ProviderRefund("test_re_made", 2900)] if payment.order_id == made.pk else [],
+    )
+    assert tasks.settle_stale_refunds() == 0  # too fresh: its provider call may still be running
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=2)):
+        assert tasks.settle_stale_refunds() == 2
+    done.refresh_from_db()
+    assert done.status == "done" and done.provider_reference == "test_re_made"
+    assert Order.objects.get(pk=made.pk).payment_status == "partially_refunded"
+    assert made.emails.filter(kind="refunded").count() == 1
+    assert not Refund.objects.filter(pk=never.pk).exists()
+    assert Order.objects.get(pk=lost.pk).payment_status == "paid" and payments.paid_amount(lost) == lost.total
