@@ -86,6 +86,8 @@ class Refund(models.Model):
         # reserved under the order's lock while the provider is asked (counted as gone, so never refunded twice)
         PENDING = "pending", _("Being refunded")
         DONE = "done", _("Refunded")
+        # the provider took it, then reported it failed (a closed card account): the money did not go back
+        FAILED = "failed", _("Refund failed")
 
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="refunds")
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)

@@ -39,7 +39,8 @@ def paid_amount(order) -> Decimal:
     """Confirmed payments minus their refunds."""
     confirmed = order.payments.filter(status=Payment.Status.CONFIRMED)
     paid = confirmed.aggregate(s=Sum("amount"))["s"] or Decimal("0")
-    refunded = Refund.objects.filter(payment__in=confirmed).aggregate(s=Sum("amount"))["s"] or Decimal("0")
+    refunds = Refund.objects.filter(payment__in=confirmed).exclude(status=Refund.Status.FAILED)
+    refunded = refunds.aggregate(s=Sum("amount"))["s"] or Decimal("0")
     return paid - refunded
 
 
@@ -248,7 +249,8 @@ def settle_pending_amount(order, actor=Actor.STAFF, user=None) -> None:
 
 
 def _refundable(payment) -> Decimal:
-    return payment.amount - (payment.refunds.aggregate(s=Sum("amount"))["s"] or Decimal("0"))
+    refunds = payment.refunds.exclude(status=Refund.Status.FAILED)
+    return payment.amount - (refunds.aggregate(s=Sum("amount"))["s"] or Decimal("0"))
 
 
 def _minor(amount: Decimal) -> int:
@@ -396,6 +398,7 @@ def record_provider_refunds(payment, refunds, actor=Actor.PROVIDER, **data) -> D
                 "provider_reference", flat=True
             )
         )
+        _failed_at_provider(order, payment, refunds, actor)
         new = [r for r in made if r.reference not in known]
         if not new:
             return Decimal("0")
@@ -419,6 +422,20 @@ def record_provider_refunds(payment, refunds, actor=Actor.PROVIDER, **data) -> D
             rows.append(row)
         _refunded(order, rows, actor=actor, **data)
     return sum((row.amount for row in rows), Decimal("0"))
+
+
+def _failed_at_provider(order, payment, reported, actor) -> None:
+    """Refunds the provider took and then reports failed: no longer counted as refunded, and the order flagged for the
+    merchant (refund again, or pay the money back another way). Once per refund. Under the order's lock."""
+    failed = [r.reference for r in reported if r.status in ("failed", "canceled")]
+    for row in payment.refunds.filter(provider_reference__in=failed, status=Refund.Status.DONE):
+        row.status = Refund.Status.FAILED
+        row.save(update_fields=["status"])
+        reason = (
+            f"Refund {row.provider_reference} of {format_chf(row.amount, payment.currency)} failed at "
+            f"{provider_label(payment.provider)}: the money did not go back to the customer."
+        )
+        payment_status.flag_order(order, reason, actor, reference=row.provider_reference)
 
 
 def release_reservations(payment, before) -> int:

@@ -345,3 +345,23 @@ def test_a_reservation_left_pending_is_settled_from_the_provider_or_given_back(
     assert made.emails.filter(kind="refunded").count() == 1
     assert not Refund.objects.filter(pk=never.pk).exists()
     assert Order.objects.get(pk=lost.pk).payment_status == "paid" and payments.paid_amount(lost) == lost.total
+
+
+def test_a_refund_the_provider_reports_failed_later_is_flagged_once_and_no_longer_counted(
+    db, client, staff, place, fondue, commit
+):
+    order = place(fondue, payment_method="test")
+    payment = order.payments.get()
+    commit(post_event, client, payment)
+    payments.refund(order, Decimal("29.00"), user=staff)
+    ours = Refund.objects.get()
+    assert payments.paid_amount(order) == Decimal("100.00")
+    failed = [ProviderRefund(ours.provider_reference, 2900, status="failed")]
+    payments.record_provider_refunds(payment, failed)
+    payments.record_provider_refunds(payment, failed)  # the provider says it again: flagged once
+    ours.refresh_from_db()
+    order.refresh_from_db()
+    assert ours.status == "failed" and payments.paid_amount(order) == order.total
+    assert order.needs_attention and order.attention_reason.count("failed at Test payment") == 1
+    page = client.get(f"/backoffice/orders/{order.number}/").content.decode()
+    assert "Refund of CHF 29.– failed" in page

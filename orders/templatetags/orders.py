@@ -44,7 +44,7 @@ def dashboard_url(payment) -> str:
 @register.filter
 def refundable(payment):
     """What is left to refund of a payment (its refunds prefetched)."""
-    return payment.amount - sum(refund.amount for refund in payment.refunds.all())
+    return payment.amount - sum(refund.amount for refund in payment.refunds.all() if refund.status != "failed")
 
 
 def _field_order() -> dict[str, int]:

@@ -77,7 +77,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='refund',
             name='status',
-            field=models.CharField(choices=[('pending', 'Being refunded'), ('done', 'Refunded')], default='done', max_length=16, verbose_name='status'),
+            field=models.CharField(choices=[('pending', 'Being refunded'), ('done', 'Refunded'), ('failed', 'Refund failed')], default='done', max_length=16, verbose_name='status'),
         ),
         migrations.RunPython(name_kinds, migrations.RunPython.noop),
     ]
