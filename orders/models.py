@@ -233,6 +233,7 @@ class OrderEvent(models.Model):
         PAYMENT_CONFIRMED = "payment_confirmed", _("Payment confirmed")
         PAYMENT_FAILED = "payment_failed", _("Payment failed")
         PAYMENT_MISMATCH = "payment_mismatch", _("Payment does not match the order")
+        PAYMENT_SURPLUS = "payment_surplus", _("Paid although nothing was due")
         STOCK_RESTORED = "stock_restored", _("Stock restored")
         NOTE = "note", _("Note")
         TRACKING = "tracking", _("Tracking number assigned")

@@ -42,12 +42,13 @@ def set_refund_status(order, *, full: bool, actor=Actor.STAFF, user=None) -> Ord
     return set_payment_status(order, PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED, actor, user)
 
 
-def flag_order(order, reason: str, actor=Actor.SYSTEM, **data) -> Order:
-    """Mark an order for the merchant's attention (a payment that does not match, say)."""
+def flag_order(order, reason: str, actor=Actor.SYSTEM, event_type=OrderEvent.Type.PAYMENT_MISMATCH, **data) -> Order:
+    """Mark an order for the merchant's attention (a payment that does not match, say); ``event_type`` names the
+    timeline's entry."""
     with transaction.atomic():
         order = lock_order(order)
         order.needs_attention = True
         order.attention_reason = (order.attention_reason + "\n" + reason).strip()
         order.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
-        record_event(order, OrderEvent.Type.PAYMENT_MISMATCH, actor, reason=reason, **data)
+        record_event(order, event_type, actor, reason=reason, **data)
     return order

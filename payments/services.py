@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from notifications.kinds import Kind
@@ -134,13 +134,17 @@ def confirm_payment(payment, actor=Actor.PROVIDER, user=None, details=None, **da
             cancelled = order.payment_status == PaymentStatus.CANCELLED
             payment.surplus = Payment.Surplus.AFTER_CANCEL if cancelled else Payment.Surplus.PAID_TWICE
             payment.save(update_fields=["surplus"])
+            with translation.override("en"):  # the stored reason is one language; it names the provider in it
+                method = provider_label(payment.provider)
             reason = (
-                f"{format_chf(payment.amount, payment.currency)} paid by {provider_label(payment.provider)} "
+                f"{format_chf(payment.amount, payment.currency)} paid by {method} "
                 f"({payment.reference}) "
                 + ("after the order was cancelled" if cancelled else "although the order was already paid")
                 + ": refund it from the payments below."
             )
-            payment_status.flag_order(order, reason, actor, reference=payment.reference)
+            payment_status.flag_order(
+                order, reason, actor, event_type=OrderEvent.Type.PAYMENT_SURPLUS, reference=payment.reference
+            )
     return True
 
 
@@ -431,9 +435,11 @@ def _failed_at_provider(order, payment, reported, actor) -> None:
     for row in payment.refunds.filter(provider_reference__in=failed, status=Refund.Status.DONE):
         row.status = Refund.Status.FAILED
         row.save(update_fields=["status"])
+        with translation.override("en"):
+            method = provider_label(payment.provider)
         reason = (
-            f"Refund {row.provider_reference} of {format_chf(row.amount, payment.currency)} failed at "
-            f"{provider_label(payment.provider)}: the money did not go back to the customer."
+            f"Refund {row.provider_reference} of {format_chf(row.amount, payment.currency)} failed at {method}: "
+            "the money did not go back to the customer."
         )
         payment_status.flag_order(order, reason, actor, reference=row.provider_reference)
 

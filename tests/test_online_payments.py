@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from kombu.exceptions import OperationalError
 
 from orders import services as orders
@@ -365,3 +365,16 @@ def test_a_refund_the_provider_reports_failed_later_is_flagged_once_and_no_longe
     assert order.needs_attention and order.attention_reason.count("failed at Test payment") == 1
     page = client.get(f"/backoffice/orders/{order.number}/").content.decode()
     assert "Refund of CHF 29.– failed" in page
+
+
+def test_the_timeline_says_paid_although_nothing_was_due_in_english_words(db, client, staff, place, fondue, commit):
+    order = place(fondue, payment_method="test")
+    first = order.payments.get()
+    second = Payment.objects.create(order=order, provider="test", amount=order.total)
+    commit(post_event, client, first, event_id="evt_1")
+    with translation.override("de"):  # a worker runs in the shop's default language
+        commit(post_event, client, second, event_id="evt_2")
+    event = order.events.get(type=OrderEvent.Type.PAYMENT_SURPLUS)
+    assert "paid by Test payment" in event.data["reason"]
+    page = client.get(f"/backoffice/orders/{order.number}/").content.decode()
+    assert "Paid although nothing was due" in page
