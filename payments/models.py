@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from shop.cached_settings import CachedSettingsModel
-from shop.money import store_currency
+from shop.money import store_currency, to_minor
 
 
 def new_reference() -> str:
@@ -58,7 +58,7 @@ class Payment(models.Model):
     @property
     def amount_minor(self) -> int:
         """The amount in Rappen, as providers count it."""
-        return int((self.amount * 100).to_integral_value())
+        return to_minor(self.amount)
 
     def confirm(self) -> bool:
         """Mark confirmed; False when already confirmed (a no-op). Call on a row read under the order's lock

@@ -21,7 +21,7 @@ from orders.events import lock_order, record_event
 from orders.models import OrderEvent
 from orders.status import PaymentStatus, can_pay_online, needs_payment
 from shop.backoffice.models import Store
-from shop.money import format_chf
+from shop.money import format_chf, from_minor, to_minor
 
 from .models import Payment, Refund
 from .providers import RECORDED_BY_STAFF, EventKind, ProviderError, available_methods, get_provider, provider_label
@@ -257,10 +257,6 @@ def _refundable(payment) -> Decimal:
     return payment.amount - (refunds.aggregate(s=Sum("amount"))["s"] or Decimal("0"))
 
 
-def _minor(amount: Decimal) -> int:
-    return int((amount * 100).to_integral_value())
-
-
 def _reserve(parts, note="") -> list[Refund]:
     """Under the order's lock: a pending Refund row for each part, before any provider is called, so that a refund
     running at the same time sees the money as gone and can't refund it twice. The row's id is the idempotency key
@@ -283,10 +279,10 @@ def _refund_at_providers(rows) -> tuple[list[tuple[Refund, str | None, Decimal]]
             done.append((row, None, row.amount))
             continue
         try:
-            answer = provider.refund(row.payment, _minor(row.amount), f"refund:{row.pk}")
+            answer = provider.refund(row.payment, to_minor(row.amount), f"refund:{row.pk}")
         except ProviderError as error:
             return done, rows[index:], str(error)
-        done.append((row, answer.reference, min(Decimal(answer.amount_minor) / 100, row.amount)))
+        done.append((row, answer.reference, min(from_minor(answer.amount_minor), row.amount)))
     return done, [], ""
 
 
@@ -412,7 +408,7 @@ def record_provider_refunds(payment, refunds, actor=Actor.PROVIDER, **data) -> D
             payment = Payment.objects.get(pk=payment.pk)
         rows = []
         for reported in new:
-            amount = Decimal(reported.amount_minor) / 100
+            amount = from_minor(reported.amount_minor)
             reserved = payment.refunds.filter(status=Refund.Status.PENDING, amount=amount, provider_reference=None)
             row = reserved.order_by("pk").first()
             if row is not None:
@@ -523,7 +519,7 @@ def flag_mismatch(payment, reported_minor, reported_currency, actor=Actor.PROVID
     the merchant and not marked paid. Returns the reason."""
     reason = (
         f"Payment {payment.reference} reported "
-        f"{format_chf(Decimal(reported_minor or 0) / 100, reported_currency or '?')}"
+        f"{format_chf(from_minor(reported_minor or 0), reported_currency or '?')}"
         f" but {format_chf(payment.amount, payment.currency)} was due; not marked paid."
     )
     with transaction.atomic():

@@ -19,6 +19,16 @@ def to_money(value) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def to_minor(amount) -> int:
+    """An amount in Rappen (minor units), as payment providers count it."""
+    return int((Decimal(amount) * 100).to_integral_value())
+
+
+def from_minor(minor: int) -> Decimal:
+    """Rappen (minor units) back to francs."""
+    return Decimal(minor) / 100
+
+
 def format_chf(value, currency: str = "CHF") -> str:
     try:
         amount = to_money(value)

@@ -33,6 +33,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
@@ -204,6 +205,12 @@ class StripeStandIn(HTTPServer):
     def url(self) -> str:
         """The base to put in ``settings.STRIPE_API_BASE``."""
         return self.url_for("/").rstrip("/")
+
+    def configure(self, settings) -> None:
+        """Point the shop at this stand-in: its key, its webhook secret, its address (Django's ``settings``)."""
+        settings.STRIPE_SECRET_KEY = self.api_key or "sk_test_standin"
+        settings.STRIPE_WEBHOOK_SECRET = self.webhook_secret
+        settings.STRIPE_API_BASE = self.url
 
     def stop(self) -> None:
         for timer in list(self._timers):
@@ -838,6 +845,19 @@ button.ghost {{ border: 0; color: #6a7383; }}
 </style></head>
 <body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"""
         return Response(page, status, content_type="text/html; charset=utf-8")
+
+
+@contextmanager
+def serving(**options):
+    """A started stand-in (``StripeStandIn(**options)``), stopped at the end; an error one of its handlers met is
+    raised then, so that a test never passes over a request the stand-in could not answer."""
+    server = StripeStandIn(**options)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        server.check_handler_errors()
 
 
 def main() -> None:

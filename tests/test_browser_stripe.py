@@ -11,7 +11,7 @@ from orders.models import Order
 from payments.models import PaymentMethod
 from payments.providers import PROVIDERS
 from tests.factories import CategoryFactory, ProductFactory
-from tests.stripe_standin import StripeStandIn
+from tests.stripe_standin import serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,24 +22,19 @@ WEBHOOK_SECRET = "whsec_alpenladen_browser"
 @pytest.fixture
 def standin(live_server):
     # Stripe's webhook is held until the test lets it go (``flush``): the shopper first sees "being confirmed".
-    server = StripeStandIn(
+    with serving(
         webhook_url=live_server.url + "/webhooks/stripe/",
         webhook_secret=WEBHOOK_SECRET,
         api_key=SECRET_KEY,
         enabled_events=PROVIDERS["stripe"].webhook_events,
         webhook_delay=None,
-    )
-    server.start()
-    yield server
-    server.stop()
-    server.check_handler_errors()
+    ) as server:
+        yield server
 
 
 @pytest.fixture
 def stripe_shop(settings, standin, live_server, store, shipping):
-    settings.STRIPE_SECRET_KEY = SECRET_KEY
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    settings.STRIPE_API_BASE = standin.url
+    standin.configure(settings)
     settings.SITE_URL = live_server.url
     PaymentMethod.objects.update_or_create(code="stripe", defaults={"is_enabled": True, "position": 0})
     return ProductFactory(

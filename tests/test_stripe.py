@@ -19,7 +19,7 @@ from payments import tasks
 from payments.models import Payment, PaymentMethod, Refund, WebhookEvent
 from payments.providers import PROVIDERS
 from tests import stripe_events as events
-from tests.stripe_standin import StripeStandIn
+from tests.stripe_standin import serving
 
 pytestmark = pytest.mark.django_db
 
@@ -40,23 +40,18 @@ def standin(client):
         )
         return response.status_code
 
-    server = StripeStandIn(
+    with serving(
         webhook_secret=WEBHOOK_SECRET,
         deliver=deliver,
         api_key=SECRET_KEY,
         enabled_events=PROVIDERS["stripe"].webhook_events,
-    )
-    server.start()
-    yield server
-    server.stop()
-    server.check_handler_errors()
+    ) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)
 def stripe_settings(settings, standin):
-    settings.STRIPE_SECRET_KEY = SECRET_KEY
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    settings.STRIPE_API_BASE = standin.url
+    standin.configure(settings)
     settings.PROVIDER_TIMEOUT = 2
     settings.SITE_URL = "https://alpenladen.example.ch"
     return settings

@@ -24,7 +24,7 @@ from orders.models import Order
 from payments.models import Payment, PaymentMethod, Refund, WebhookEvent
 from payments.providers import PROVIDERS
 from tests.factories import ProductFactory, StaffFactory
-from tests.stripe_standin import StripeStandIn
+from tests.stripe_standin import serving
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,23 +55,18 @@ def only_this_machine(monkeypatch):
 
 @pytest.fixture
 def standin(live_server):
-    server = StripeStandIn(
+    with serving(
         webhook_url=live_server.url + "/webhooks/stripe/",
         webhook_secret=WEBHOOK_SECRET,
         api_key=SECRET_KEY,
         enabled_events=PROVIDERS["stripe"].webhook_events,
-    )
-    server.start()
-    yield server
-    server.stop()
-    server.check_handler_errors()
+    ) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)
 def stripe_settings(settings, standin, live_server):
-    settings.STRIPE_SECRET_KEY = SECRET_KEY
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    settings.STRIPE_API_BASE = standin.url
+    standin.configure(settings)
     settings.SITE_URL = live_server.url
     settings.PROVIDER_TIMEOUT = 1
     return settings

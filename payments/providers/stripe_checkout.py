@@ -16,6 +16,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from shop.money import to_minor
+
 from .base import (
     EventKind,
     PaymentState,
@@ -175,9 +177,9 @@ class StripeProvider(Provider):
     def line_items(self, payment) -> list[dict]:
         """The order's lines when this attempt pays the whole order; one line for the balance otherwise."""
         order = payment.order
-        lines = [(line.name, int(line.unit_price * 100), line.quantity) for line in order.lines.all()]
+        lines = [(line.name, to_minor(line.unit_price), line.quantity) for line in order.lines.all()]
         if order.shipping_total:
-            lines.append((order.shipping_method_name or "Shipping", int(order.shipping_total * 100), 1))
+            lines.append((order.shipping_method_name or "Shipping", to_minor(order.shipping_total), 1))
         itemised = all(price > 0 for _, price, _ in lines) and sum(p * q for _, p, q in lines) == payment.amount_minor
         if not itemised:
             lines = [(f"Order {order.number}", payment.amount_minor, 1)]
