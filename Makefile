@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 
-.PHONY: run test install install-dev migrate demo lint format messages mutation clean stripe-standin
+.PHONY: run test install install-dev migrate demo lint format messages mutation clean stripe-standin datatrans-standin paypal-standin
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed (set PYTHON=python3.11 or newer)")'
@@ -40,6 +40,14 @@ run: demo
 ## Stripe account; it prints the variables to serve the shop with (`make run` in another terminal).
 stripe-standin: install-dev
 	$(PY) -m tests.stripe_standin --shop http://$(HOST):$(PORT)
+
+## The same for Datatrans (its API and payment page: cards, TWINT, PostFinance) and for PayPal (its API, approval
+## page and signed webhooks).
+datatrans-standin: install-dev
+	$(PY) -m tests.datatrans_standin --shop http://$(HOST):$(PORT)
+
+paypal-standin: install-dev
+	$(PY) -m tests.paypal_standin --shop http://$(HOST):$(PORT)
 
 ## The whole test suite: SQLite by default; PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set.
 test: install-dev

@@ -24,7 +24,15 @@ from shop.backoffice.models import Store
 from shop.money import format_chf, from_minor, to_minor
 
 from .models import Payment, Refund
-from .providers import RECORDED_BY_STAFF, EventKind, ProviderError, available_methods, get_provider, provider_label
+from .providers import (
+    RECORDED_BY_STAFF,
+    EventKind,
+    PaymentState,
+    ProviderError,
+    available_methods,
+    get_provider,
+    provider_label,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -189,6 +197,32 @@ def apply_state(
             lock_order(payment.order_id)
             _remember(Payment.objects.get(pk=payment.pk), details)
     return ""
+
+
+def take_authorized(payment, provider) -> PaymentState | None:
+    """An attempt the provider holds authorised (PayPal approved, Datatrans not auto-settled): take the money with
+    ``provider.capture``, or let it go (``provider.cancel``) when nothing is due any more (the order was cancelled or
+    paid meanwhile, or the attempt was closed): money never taken is money never to refund. Call with no lock held;
+    returns the state to apply (None: the attempt is confirmed already). Raises ProviderError (nothing taken)."""
+    payment = Payment.objects.select_related("order").get(pk=payment.pk)
+    if payment.status == Payment.Status.CONFIRMED:
+        return None
+    order = payment.order
+    reason = ""
+    if payment.status == Payment.Status.FAILED:
+        reason = _("Not taken: this payment attempt had been closed.")
+    elif order.payment_status == PaymentStatus.CANCELLED:
+        reason = _("Not taken: the order was cancelled.")
+    elif not needs_payment(order):
+        reason = _("Not taken: the order was paid already.")
+    if reason:
+        try:
+            provider.cancel(payment)
+        except ProviderError as error:  # the authorisation lapses at the provider by itself
+            logger.warning("Could not release %s at %s: %s", payment.reference, payment.provider, error)
+        return PaymentState(EventKind.FAILED, message=reason)
+    # A race with a cancellation from here on is caught when confirming: the payment is flagged to refund.
+    return provider.capture(payment)
 
 
 def close_open_attempts(order, message: str, actor=Actor.SYSTEM) -> int:
@@ -470,7 +504,8 @@ def send_payment_link(order, user):
             raise PaymentError(_("This order needs no payment."))
         if not can_pay_online(order):
             store = Store.load()
-            online = [p for p in available_methods(store, pickup=order.is_pickup, test=order.is_test) if p.is_online]
+            offered = available_methods(store, pickup=order.is_pickup, test=order.is_test, amount=balance_due(order))
+            online = [p for p in offered if p.is_online]
             if not online:
                 raise PaymentError(
                     _("A payment link needs an online payment method: enable one under Settings → Payment.")
@@ -492,7 +527,10 @@ def send_payment_link(order, user):
 def choose_method(order, code: str) -> None:
     """The shopper picks another of the enabled methods for an order still awaiting payment (a declined card, a
     cancelled TWINT payment): the open attempts of the old one are closed at their provider first."""
-    offered = [p.code for p in available_methods(Store.load(), pickup=order.is_pickup, test=order.is_test)]
+    offered = [
+        p.code
+        for p in available_methods(Store.load(), pickup=order.is_pickup, test=order.is_test, amount=balance_due(order))
+    ]
     if code not in offered:
         raise PaymentError(_("Please choose one of the payment methods offered."))
     if not needs_payment(order):

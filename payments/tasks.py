@@ -17,7 +17,7 @@ from orders.models import OrderEvent
 
 from . import services
 from .models import Payment, Refund, WebhookEvent
-from .providers import PROVIDERS, EventKind, ProviderError, get_provider
+from .providers import PROVIDERS, EventKind, ProviderError, get_provider, webhook_methods, webhook_receiver
 
 logger = logging.getLogger(__name__)
 Actor = OrderEvent.Actor
@@ -32,12 +32,14 @@ EXPIRY_GRACE = dt.timedelta(hours=1)
 
 
 def find_payment(provider: str, *references: str) -> Payment | None:
-    """The attempt an event names: by our reference, or by the provider's id of the session or the transaction."""
+    """The attempt an event names: by our reference, or by the provider's id of the session or the transaction.
+    ``provider``: the webhook's code (its methods' payments are searched: Datatrans's card, TWINT, PostFinance)."""
     references = [ref for ref in references if ref]
     if not references:
         return None
     match = Q(reference__in=references) | Q(provider_reference__in=references) | Q(transaction_reference__in=references)
-    return Payment.objects.filter(match, provider=provider).order_by("pk").first()
+    methods = webhook_methods(provider) or [provider]
+    return Payment.objects.filter(match, provider__in=methods).order_by("pk").first()
 
 
 def apply_webhook_event(event_pk: int) -> str:
@@ -53,11 +55,13 @@ def apply_webhook_event(event_pk: int) -> str:
         details.get("provider_reference", ""),
         details.get("transaction_reference", ""),
     )
-    provider = get_provider(event.provider)
+    provider = webhook_receiver(event.provider)
     if payment is None and provider is not None and details.get("transaction_reference"):
         # the event names only the provider's transaction, and came before the one that named it (a refund first)
         payment = find_payment(event.provider, provider.find_reference(details["transaction_reference"]))
-    kind, amount, currency, refunds = event.kind, event.amount_minor, event.currency, None
+    kind, amount, currency, message, refunds = event.kind, event.amount_minor, event.currency, event.message, None
+    if payment is not None:
+        provider = get_provider(payment.provider)
     if payment is not None and provider is not None:
         _learn(payment, details)
         if kind == EventKind.REFUNDED:
@@ -67,6 +71,14 @@ def apply_webhook_event(event_pk: int) -> str:
             if state is not None:
                 kind, amount, currency = state.type, state.amount_minor, state.currency
                 details = {**details, **state.details}
+        if kind == EventKind.AUTHORIZED:
+            # the shopper approved: take the money (or let it go); ProviderError: retried, nothing taken meanwhile
+            state = services.take_authorized(payment, provider)
+            if state is None:
+                kind = EventKind.IGNORED  # confirmed already
+            else:
+                kind, amount, currency = state.type, state.amount_minor, state.currency
+                message, details = state.message or message, {**details, **state.details}
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
         if event.status != WebhookEvent.Status.RECEIVED:
@@ -78,7 +90,7 @@ def apply_webhook_event(event_pk: int) -> str:
             services.record_provider_refunds(payment, refunds or [], event=event.event_id)
         elif kind in (EventKind.SUCCEEDED, EventKind.FAILED, EventKind.EXPIRED, EventKind.PENDING):
             event.error = services.apply_state(
-                payment, kind, amount, currency, message=event.message, details=details, event=event.event_id
+                payment, kind, amount, currency, message=message, details=details, event=event.event_id
             )
         else:
             outcome = WebhookEvent.Status.IGNORED
@@ -179,11 +191,17 @@ def reconcile_payments() -> int:
     return changed
 
 
-def reconcile_payment(payment, now=None) -> bool:
+def reconcile_payment(payment, now=None, *, via="reconciliation") -> bool:
+    """Ask the provider what became of a pending attempt and apply it (an authorised one is captured first).
+    ``via``: what the timeline says asked (the reconciliation, or the shopper coming back from the provider)."""
     now = now or timezone.now()
     provider = get_provider(payment.provider)
     try:
         state = provider.fetch_status(payment)
+        if state is not None and state.type == EventKind.AUTHORIZED:
+            state = services.take_authorized(payment, provider)
+            if state is None:  # confirmed meanwhile
+                return False
     except ProviderError as error:
         logger.warning("Could not ask %s about %s: %s", payment.provider, payment.reference, error)
         state = None
@@ -191,9 +209,7 @@ def reconcile_payment(payment, now=None) -> bool:
     past_end = payment.expires_at is not None and payment.expires_at + EXPIRY_GRACE <= now
     if state is None or state.type == EventKind.PENDING:
         if past_end:  # the provider's session is long over and it still says nothing: the attempt is over
-            return services.fail_payment(
-                payment, "The payment session expired unpaid.", Actor.SYSTEM, via="reconciliation"
-            )
+            return services.fail_payment(payment, "The payment session expired unpaid.", Actor.SYSTEM, via=via)
         if state is not None:
             services.apply_state(payment, state.type, None, "", details=state.details)
         return False
@@ -205,6 +221,6 @@ def reconcile_payment(payment, now=None) -> bool:
         message=state.message,
         details=state.details,
         actor=Actor.SYSTEM,
-        via="reconciliation",
+        via=via,
     )
     return Payment.objects.filter(pk=payment.pk).exclude(status=Payment.Status.PENDING).exists()

@@ -7,13 +7,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from . import webhooks
 from .models import Payment
-from .providers import PROVIDERS, WebhookError, get_provider
+from .providers import WebhookError, get_provider, webhook_receiver
 
 
 @csrf_exempt
 @require_POST
 def webhook(request, provider):
-    if provider not in PROVIDERS or not PROVIDERS[provider].is_online:
+    if webhook_receiver(provider) is None:
         raise Http404("unknown provider")
     try:
         webhooks.receive_webhook(provider, request.body, request.headers)

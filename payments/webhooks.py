@@ -8,7 +8,7 @@ import math
 from django.db import IntegrityError, transaction
 
 from .models import WebhookEvent
-from .providers import EventKind, WebhookError, get_provider
+from .providers import EventKind, WebhookError, webhook_receiver
 from .tasks import hand_over
 
 logger = logging.getLogger(__name__)
@@ -19,8 +19,8 @@ def receive_webhook(provider_code: str, body: bytes, headers) -> list[WebhookEve
 
     Raises ``WebhookError`` (answered 400) when the signature or the body is bad. A repeated event is stored once and
     not processed again."""
-    provider = get_provider(provider_code)
-    if provider is None or not provider.is_online:
+    provider = webhook_receiver(provider_code)
+    if provider is None:
         raise WebhookError("unknown provider")
     stored = []
     for event in provider.parse_webhook(body, headers):
@@ -29,7 +29,7 @@ def receive_webhook(provider_code: str, body: bytes, headers) -> list[WebhookEve
         try:
             with transaction.atomic():
                 row = WebhookEvent.objects.create(
-                    provider=provider.code,
+                    provider=provider.webhook_provider,
                     event_id=fields.get("event_id", event.event_id),
                     event_type=fields.get("event_type", event.provider_type or event.type),
                     kind=event.type if event.type in EventKind.ALL else EventKind.IGNORED,

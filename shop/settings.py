@@ -250,6 +250,25 @@ TEST_PROVIDER_SECRET = (
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "").strip()
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "").strip()
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "").strip().rstrip("/")
+# Datatrans (cards, TWINT, PostFinance through its Payment Page): the merchant id and the API password of the
+# merchant's account (Basic auth), the HMAC key of its webhook signing (hex, as Datatrans shows it), sandbox or live,
+# and DATATRANS_API_BASE / DATATRANS_PAY_BASE to point the shop at a local stand-in of its API and payment page.
+DATATRANS_MERCHANT_ID = os.environ.get("DATATRANS_MERCHANT_ID", "").strip()
+DATATRANS_PASSWORD = os.environ.get("DATATRANS_PASSWORD", "").strip()
+DATATRANS_HMAC_KEY = os.environ.get("DATATRANS_HMAC_KEY", "").strip()
+DATATRANS_MODE = os.environ.get("DATATRANS_MODE", "sandbox").strip().lower() or "sandbox"
+DATATRANS_API_BASE = os.environ.get("DATATRANS_API_BASE", "").strip().rstrip("/")
+DATATRANS_PAY_BASE = os.environ.get("DATATRANS_PAY_BASE", "").strip().rstrip("/")
+# TWINT takes CHF only, up to this amount per payment (CHF; TWINT's standard limit for online shops).
+TWINT_LIMIT_CHF = int(os.environ.get("TWINT_LIMIT_CHF", "5000"))
+# PayPal (Orders v2 through paypal-server-sdk): the REST app's client id and secret, the id of the webhook
+# registered for /webhooks/paypal/ (its events are verified against it), sandbox or live, and PAYPAL_API_BASE to
+# point the shop at a local stand-in of PayPal's API.
+PAYPAL_CLIENT_ID = os.environ.get("PAYPAL_CLIENT_ID", "").strip()
+PAYPAL_CLIENT_SECRET = os.environ.get("PAYPAL_CLIENT_SECRET", "").strip()
+PAYPAL_WEBHOOK_ID = os.environ.get("PAYPAL_WEBHOOK_ID", "").strip()
+PAYPAL_MODE = os.environ.get("PAYPAL_MODE", "sandbox").strip().lower() or "sandbox"
+PAYPAL_API_BASE = os.environ.get("PAYPAL_API_BASE", "").strip().rstrip("/")
 # Seconds to wait for a provider's API before telling the user it can't be reached.
 PROVIDER_TIMEOUT = float(os.environ.get("PROVIDER_TIMEOUT", "15"))
 # Online payments still pending this long are looked up at the provider, until the provider's session expires.

@@ -18,7 +18,7 @@ from orders.models import Order, OrderEvent
 from payments import services as payments
 from payments import tasks
 from payments.models import Payment, Refund, WebhookEvent
-from payments.providers import PROVIDERS, ProviderError, ProviderRefund
+from payments.providers import PROVIDERS, PaymentState, ProviderError, ProviderRefund
 from payments.providers.test import sign
 
 
@@ -378,3 +378,132 @@ def test_the_timeline_says_paid_although_nothing_was_due_in_english_words(db, cl
     assert "paid by Test payment" in event.data["reason"]
     page = client.get(f"/backoffice/orders/{order.number}/").content.decode()
     assert "Paid although nothing was due" in page
+
+
+# Authorised payments: the shop takes the money, or lets it go (PayPal's approved orders, Datatrans's settling) -----
+
+
+def authorized_event(payment, event_id="auth_1"):
+    """An event the provider sent saying the shopper approved (stored as the webhook would store it)."""
+    return WebhookEvent.objects.create(
+        provider="test",
+        event_id=event_id,
+        event_type="payment.authorized",
+        kind="authorized",
+        payment_reference=payment.reference,
+        payload={},
+    )
+
+
+@pytest.fixture
+def holder(monkeypatch):
+    """The test provider holding an authorised payment: what the pipeline asked of it."""
+    asked = {"capture": [], "cancel": []}
+    provider = PROVIDERS["test"]
+
+    def capture(payment):
+        asked["capture"].append(payment.reference)
+        return PaymentState("succeeded", payment.amount_minor, "CHF", details={"method": "Visa •••• 0004"})
+
+    monkeypatch.setattr(provider, "capture", capture)
+    monkeypatch.setattr(provider, "cancel", lambda payment: asked["cancel"].append(payment.reference))
+    monkeypatch.setattr(provider, "fetch_status", lambda payment: PaymentState("authorized"))
+    return asked
+
+
+def test_an_authorised_payment_is_captured_once_and_the_order_turns_paid(place, fondue, holder):
+    order = place(fondue, payment_method="test")
+    payment = order.payments.get()
+    assert tasks.apply_webhook_event(authorized_event(payment).pk) == "processed"
+    # the provider tells again (a retry, the return page): nothing is taken twice
+    assert tasks.apply_webhook_event(authorized_event(payment, "auth_2").pk) == "ignored"
+    assert not tasks.reconcile_payment(payment)
+    assert holder == {"capture": [payment.reference], "cancel": []}
+    order.refresh_from_db()
+    payment.refresh_from_db()
+    assert order.payment_status == "paid" and payment.status == "confirmed"
+    assert payment.method_detail == "Visa •••• 0004" and payment.surplus == ""
+
+
+def test_an_authorised_payment_of_a_cancelled_order_is_released_never_taken(place, fondue, staff, holder):
+    order = place(fondue, payment_method="test")
+    payment = order.payments.get()
+    orders.cancel_order(order, user=staff)
+    holder["cancel"].clear()  # the cancellation closed the session: now the provider says it was approved all the same
+    tasks.apply_webhook_event(authorized_event(payment).pk)
+    assert holder == {"capture": [], "cancel": [payment.reference]}
+    order.refresh_from_db()
+    payment.refresh_from_db()
+    assert order.payment_status == "cancelled" and not order.needs_attention
+    assert payment.status == "failed" and payment.surplus == "" and not payment.refunds.exists()
+
+
+def test_an_authorised_payment_of_an_order_paid_meanwhile_is_released(place, fondue, staff, holder):
+    order = place(fondue, payment_method="test")
+    first = order.payments.get()
+    second = Payment.objects.create(order=order, provider="test", amount=order.total)
+    tasks.apply_webhook_event(authorized_event(first).pk)
+    tasks.apply_webhook_event(authorized_event(second, "auth_2").pk)
+    assert holder == {"capture": [first.reference], "cancel": [second.reference]}
+    second.refresh_from_db()
+    assert second.status == "failed" and second.failure_message == "Not taken: the order was paid already."
+    assert Order.objects.get(pk=order.pk).payment_status == "paid"
+
+
+def test_a_capture_the_provider_refuses_keeps_the_event_for_a_retry(place, fondue, holder, monkeypatch):
+    order = place(fondue, payment_method="test")
+    payment = order.payments.get()
+
+    def down(payment):
+        raise ProviderError("The provider could not be reached.")
+
+    monkeypatch.setattr(PROVIDERS["test"], "capture", down)
+    event = authorized_event(payment)
+    with pytest.raises(ProviderError):
+        tasks.apply_webhook_event(event.pk)
+    event.refresh_from_db()
+    payment.refresh_from_db()
+    assert event.status == "received" and payment.status == "pending"
+    assert Order.objects.get(pk=order.pk).payment_status == "awaiting_payment"
+
+
+def test_the_reconciliation_captures_an_authorised_payment(place, fondue, holder):
+    order = place(fondue, payment_method="test")
+    payment = order.payments.get()
+    assert tasks.reconcile_payment(payment)
+    assert holder["capture"] == [payment.reference]
+    assert Order.objects.get(pk=order.pk).payment_status == "paid"
+    (confirmed,) = order.events.filter(type=OrderEvent.Type.PAYMENT_CONFIRMED)
+    assert confirmed.data["via"] == "reconciliation" and confirmed.actor == "system"
+
+
+def test_a_method_that_can_not_take_the_amount_is_not_offered_at_checkout_nor_on_the_order_page(
+    client, english, place, fondue, store, monkeypatch
+):
+    from payments.providers import available_methods
+
+    monkeypatch.setattr(PROVIDERS["test"], "accepts", lambda amount_minor, currency: amount_minor <= 10_000)
+    assert "test" in [p.code for p in available_methods(store, pickup=False, amount=Decimal("100.00"))]
+    assert "test" not in [p.code for p in available_methods(store, pickup=False, amount=Decimal("100.05"))]
+    assert "test" in [p.code for p in available_methods(store, pickup=False)]  # no amount known: not filtered
+    order = place(fondue)  # CHF 129.– by bank transfer
+    page = client.get(order.get_absolute_url()).content.decode()
+    assert 'value="test"' not in page
+    with pytest.raises(payments.PaymentError, match="Please choose one of the payment methods offered."):
+        payments.choose_method(order, "test")
+
+
+def test_back_from_a_provider_checked_on_return_the_approved_payment_is_taken_at_once(
+    client, english, place, fondue, holder, monkeypatch
+):
+    monkeypatch.setattr(PROVIDERS["test"], "check_on_return", True)
+    order = place(fondue, payment_method="test")
+    page = client.get(order.get_absolute_url() + "?payment=returned").content.decode()
+    assert "Your payment is confirmed." in page
+    assert holder["capture"] == [order.payments.get().reference]
+    (confirmed,) = order.events.filter(type=OrderEvent.Type.PAYMENT_CONFIRMED)
+    assert confirmed.data["via"] == "return"
+    # the page's own polling (htmx) and a reload ask nothing more
+    client.get(order.get_absolute_url() + "?payment=returned", HTTP_HX_REQUEST="true")
+    client.get(order.get_absolute_url() + "?payment=returned")
+    assert len(holder["capture"]) == 1

@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy
 
 from payments.models import PaymentMethod
+from shop.money import store_currency, to_minor
 
 from .base import (
     EventKind,
@@ -14,18 +15,40 @@ from .base import (
     Redirect,
     WebhookError,
 )
+from .datatrans import DATATRANS_METHODS
 from .offline import BankTransfer, CashOnPickup, Invoice, PhoneOrder
+from .paypal import PayPalProvider
 from .stripe_checkout import StripeProvider
 from .test import TestProvider
 
 PROVIDERS: dict[str, Provider] = {
     provider.code: provider
-    for provider in (StripeProvider(), BankTransfer(), Invoice(), PhoneOrder(), CashOnPickup(), TestProvider())
+    for provider in (
+        StripeProvider(),
+        *DATATRANS_METHODS,
+        PayPalProvider(),
+        BankTransfer(),
+        Invoice(),
+        PhoneOrder(),
+        CashOnPickup(),
+        TestProvider(),
+    )
 }
 
 
 def get_provider(code: str) -> Provider | None:
     return PROVIDERS.get(code)
+
+
+def webhook_receiver(code: str) -> Provider | None:
+    """The provider that verifies and parses the webhooks of ``/webhooks/<code>/`` (Datatrans's three methods share
+    one URL: any of them reads its events)."""
+    return next((p for p in PROVIDERS.values() if p.is_online and p.webhook_provider == code), None)
+
+
+def webhook_methods(code: str) -> list[str]:
+    """The method codes whose payments the events of ``/webhooks/<code>/`` are about."""
+    return [p.code for p in PROVIDERS.values() if p.is_online and p.webhook_provider == code]
 
 
 # The provider code of money the merchant records for an order that was to be paid online (the shopper paid by bank
@@ -40,14 +63,21 @@ def provider_label(code: str) -> str:
     provider = PROVIDERS.get(code)
     if provider is None:
         return code
-    return f"{provider.brand} ({provider.name})" if provider.brand else str(provider.name)
+    if not provider.brand or provider.brand == str(provider.name):  # "PayPal", not "PayPal (PayPal)"
+        return str(provider.name)
+    return f"{provider.brand} ({provider.name})"
 
 
-def available_methods(store, *, pickup: bool, test: bool | None = None) -> list[Provider]:
+def available_methods(
+    store, *, pickup: bool, test: bool | None = None, amount=None, currency: str = ""
+) -> list[Provider]:
     """The methods the merchant enabled, in their order, that can be used for this checkout: an online provider
-    only when configured, the test provider only for a test order (``test``; by default, one placed now)."""
+    only when configured, the test provider only for a test order (``test``; by default, one placed now), and, when
+    the ``amount`` to pay is known (a Decimal), only methods that take it (TWINT: CHF, up to its limit)."""
     test = store.test_mode if test is None else test
     enabled = PaymentMethod.enabled_codes()
+    minor = to_minor(amount) if amount is not None else None
+    currency = currency or store_currency()
     return [
         PROVIDERS[code]
         for code in enabled
@@ -55,6 +85,7 @@ def available_methods(store, *, pickup: bool, test: bool | None = None) -> list[
         and PROVIDERS[code].is_available(store, pickup=pickup)
         and (test or not PROVIDERS[code].test_only)
         and (not PROVIDERS[code].is_online or PROVIDERS[code].is_configured())
+        and (minor is None or PROVIDERS[code].accepts(minor, currency))
     ]
 
 
@@ -72,4 +103,6 @@ __all__ = [
     "available_methods",
     "get_provider",
     "provider_label",
+    "webhook_methods",
+    "webhook_receiver",
 ]

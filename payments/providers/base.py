@@ -20,11 +20,15 @@ class EventKind:
     SUCCEEDED = "succeeded"  # the money is taken: confirm
     FAILED = "failed"  # declined or cancelled: the attempt failed
     PENDING = "pending"  # the provider is still processing (a delayed method): nothing to do yet
+    # the shopper approved the payment and the provider holds the money for us: the shop takes it with
+    # ``Provider.capture`` (PayPal: capture the approved order; Datatrans without auto-settle: settle), or lets it go
+    # with ``Provider.cancel`` when the order no longer wants it (cancelled, or paid meanwhile)
+    AUTHORIZED = "authorized"
     EXPIRED = "expired"  # the provider's session ran out unpaid: the attempt failed
     REFUNDED = "refunded"  # money went back (from us or from the provider's dashboard)
     IGNORED = "ignored"  # an event of no concern to a payment (verified and stored all the same)
 
-    ALL = (SUCCEEDED, FAILED, PENDING, EXPIRED, REFUNDED, IGNORED)
+    ALL = (SUCCEEDED, FAILED, PENDING, AUTHORIZED, EXPIRED, REFUNDED, IGNORED)
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ class ProviderEvent:
 class PaymentState:
     """What a provider says of a payment when asked (reconciliation, or re-reading the object a webhook named)."""
 
-    type: str  # EventKind.SUCCEEDED, FAILED, PENDING or EXPIRED
+    type: str  # EventKind.SUCCEEDED, FAILED, PENDING, AUTHORIZED or EXPIRED
     amount_minor: int | None = None
     currency: str = ""
     message: str = ""
@@ -87,9 +91,25 @@ class Provider:
     test_only: bool = False
     # The provider's event names to subscribe the webhook to (shown in Settings → Payment).
     webhook_events: tuple[str, ...] = ()
+    # How to try it against the provider's sandbox (Settings → Payment, until the keys are live ones).
+    sandbox_help: str = ""
+    # Several methods of one provider (Datatrans: card, TWINT, PostFinance) share one webhook URL and its events:
+    # /webhooks/<webhook_code>/, stored as WebhookEvent.provider = webhook_code. By default the method's own code.
+    webhook_code: str = ""
+    # Ask the provider about the attempt when the shopper comes back from its page, and take the money there and
+    # then (PayPal: capture on return), rather than waiting for the webhook.
+    check_on_return: bool = False
 
     def is_available(self, store, *, pickup: bool) -> bool:
         return True
+
+    def accepts(self, amount_minor: int, currency: str) -> bool:
+        """Whether this method can pay this amount (TWINT: only CHF, and up to its limit)."""
+        return True
+
+    @property
+    def webhook_provider(self) -> str:
+        return self.webhook_code or self.code
 
     # Configuration ----------------------------------------------------------------------------------------------
 
@@ -106,7 +126,9 @@ class Provider:
 
     def webhook_url(self) -> str:
         """The exact URL to paste into the provider's dashboard."""
-        return settings.SITE_URL + reverse("webhook", kwargs={"provider": self.code}) if self.is_online else ""
+        if not self.is_online:
+            return ""
+        return settings.SITE_URL + reverse("webhook", kwargs={"provider": self.webhook_provider})
 
     # Shopper side -----------------------------------------------------------------------------------------------
 
@@ -141,8 +163,15 @@ class Provider:
         """Refund part of a confirmed payment; ``key`` makes a repeated call the same refund. Raises ProviderError."""
         raise ProviderError("this provider does not refund")
 
+    def capture(self, payment) -> PaymentState:
+        """Take the money of an attempt the provider reports AUTHORIZED (idempotent: asked twice, the money is taken
+        once) and say what became of it: SUCCEEDED (with amount, currency, details), PENDING or FAILED. Raises
+        ProviderError (nothing taken; asked again by the webhook's retry or the reconciliation)."""
+        raise ProviderError("this provider does not capture")
+
     def cancel(self, payment) -> None:
-        """Close the provider's session of an attempt, so that it can no longer be paid. Raises ProviderError."""
+        """Close the provider's session of an attempt, so that it can no longer be paid, and release an authorised
+        attempt the shop will not capture. Raises ProviderError."""
 
     def dashboard_url(self, payment) -> str:
         """Where the merchant sees this payment in the provider's dashboard ("" when there is none)."""

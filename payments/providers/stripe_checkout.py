@@ -81,6 +81,11 @@ class StripeProvider(Provider):
     description = gettext_lazy("Pay by card (Visa, Mastercard, American Express) or TWINT on Stripe's secure page.")
     is_online = True
     required_settings = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
+    sandbox_help = gettext_lazy(
+        "To try it: in Stripe's dashboard switch to test mode, copy the test secret key into STRIPE_SECRET_KEY, "
+        "add the webhook URL below and copy its signing secret into STRIPE_WEBHOOK_SECRET. Pay with the test card "
+        "4242 4242 4242 4242, any future date, any CVC."
+    )
     # The events to send to /webhooks/stripe/ (Stripe's dashboard: Developers → Webhooks → Add endpoint).
     webhook_events = (
         "checkout.session.completed",

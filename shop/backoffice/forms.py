@@ -249,7 +249,20 @@ class PaymentSettingsForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
+    datatrans_auto_settle = forms.TypedChoiceField(
+        label=_("When Datatrans takes the money"),
+        choices=[
+            ("1", _("At once, when the shopper pays")),
+            ("0", _("When the shop has recorded the payment: an order cancelled meanwhile is never charged")),
+        ],
+        coerce=lambda value: value == "1",
+        empty_value=True,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
     BANK_FIELDS = ("bank_account_holder", "bank_iban", "bank_name", "bank_instructions", "invoice_terms")
+    STORE_FIELDS = (*BANK_FIELDS, "datatrans_auto_settle")
 
     def __init__(self, *args, order_of_codes=(), enabled_before=(), **kwargs):
         """``enabled_before``: the codes offered until now (saved). A provider that is not configured can't be
@@ -326,8 +339,17 @@ class PaymentSettingsForm(forms.Form):
             enabled = self.initial.get("enabled", [])
         last = len(self.order_of_codes) - 1
         rows = []
+        first_of_account: dict[str, str] = {}  # Datatrans's methods share one account: set up on the first row
         for i, code in enumerate(self.order_of_codes):
             provider, locked = PROVIDERS[code], not self.can_enable(code)
+            setup = None
+            if self.needs_setup(provider):
+                shared = first_of_account.setdefault(provider.webhook_provider, code)
+                setup = (
+                    self.setup(provider)
+                    if shared == code
+                    else {"shared_with": PROVIDERS[shared].name, "configured": provider.is_configured()}
+                )
             rows.append(
                 {
                     "code": code,
@@ -337,7 +359,7 @@ class PaymentSettingsForm(forms.Form):
                     "locked": locked,
                     "first": i == 0,
                     "last": i == last,
-                    "setup": self.setup(provider) if self.needs_setup(provider) else None,
+                    "setup": setup,
                 }
             )
         return rows
@@ -348,7 +370,7 @@ class PaymentSettingsForm(forms.Form):
         sandbox or live, the webhook URL and events to enter in the provider's dashboard, and the stand-in of its API
         when one is set. The secrets themselves are never read out here (only whether they are set)."""
         missing = provider.missing_settings()
-        api_base_setting = f"{provider.code.upper()}_API_BASE"
+        api_base_setting = f"{provider.webhook_provider.upper()}_API_BASE"
         api_base = (getattr(settings, api_base_setting, "") or "").strip()
         if api_base:  # an address, not a secret: but never show credentials someone put into it
             parts = urlsplit(api_base)
@@ -364,11 +386,15 @@ class PaymentSettingsForm(forms.Form):
             "webhook_url": provider.webhook_url(),
             "webhook_events": tuple(getattr(provider, "webhook_events", ())),
             "api_base_setting": api_base_setting if hasattr(settings, api_base_setting) else "",
+            "sandbox_help": getattr(provider, "sandbox_help", ""),
             "api_base": api_base,
         }
 
     def bank_data(self) -> dict:
-        return {name: self.cleaned_data[name].strip() for name in self.BANK_FIELDS}
+        """The store's payment settings from the form: the bank details, the invoice terms, Datatrans's settling."""
+        data = {name: self.cleaned_data[name].strip() for name in self.BANK_FIELDS}
+        data["datatrans_auto_settle"] = self.cleaned_data["datatrans_auto_settle"] is not False
+        return data
 
 
 # --- Settings → Shipping --------------------------------------------------------------------------------------------

@@ -43,6 +43,9 @@ class Store(CachedSettingsModel):
     bank_name = models.CharField(_("bank"), max_length=120, blank=True)
     bank_instructions = models.TextField(_("bank transfer instructions"), blank=True)
     invoice_terms = models.TextField(_("invoice terms"), blank=True)
+    # Datatrans: settle (take the money) at once when the shopper pays, or once the shop has recorded the payment,
+    # so that an order cancelled or paid meanwhile has its authorisation released rather than refunded.
+    datatrans_auto_settle = models.BooleanField(_("Datatrans settles at once"), default=True)
 
     class Meta:
         verbose_name = _("store")

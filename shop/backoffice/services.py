@@ -31,7 +31,14 @@ STORE_GENERAL_FIELDS = (
     "zero_total_status",
     "plan",
 )
-STORE_PAYMENT_FIELDS = ("bank_account_holder", "bank_iban", "bank_name", "bank_instructions", "invoice_terms")
+STORE_PAYMENT_FIELDS = (
+    "bank_account_holder",
+    "bank_iban",
+    "bank_name",
+    "bank_instructions",
+    "invoice_terms",
+    "datatrans_auto_settle",
+)
 SHIPPING_FIELDS = ("name", "kind", "price", "free_above", "pickup_address", "is_active", "position")
 
 

@@ -63,6 +63,7 @@ def payment(request):
         messages.error(request, CHECK_FIELDS)
     else:
         initial = {name: getattr(store, name) for name in PaymentSettingsForm.BANK_FIELDS}
+        initial["datatrans_auto_settle"] = "1" if store.datatrans_auto_settle else "0"
         initial["enabled"] = enabled_before
         form = PaymentSettingsForm(
             initial=initial, order_of_codes=services.ordered_payment_codes(), enabled_before=enabled_before

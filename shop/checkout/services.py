@@ -94,7 +94,8 @@ def place_order(token: str | None, data: CheckoutData, language: str) -> Order:
             if method is None:
                 raise CheckoutError(_("Please choose a shipping method."), to_cart=False)
         pickup = bool(method and method.is_pickup)
-        if data.payment_method not in {p.code for p in available_methods(store, pickup=pickup)}:
+        total = cart_totals(lines, method).total  # a method that can't take it (TWINT above its limit) is refused
+        if data.payment_method not in {p.code for p in available_methods(store, pickup=pickup, amount=total)}:
             raise CheckoutError(_("Please choose one of the payment methods offered."), to_cart=False)
 
         new = orders.NewOrder(

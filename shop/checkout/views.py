@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from orders.models import Order
 from orders.status import PaymentStatus, can_pay_online, needs_payment
 from payments import services as payments
+from payments import tasks as payment_tasks
 from payments.models import Payment, PaymentMethod
 from payments.providers import available_methods, get_provider
 from shop.backoffice.models import Store
@@ -20,7 +21,7 @@ from . import services
 from .forms import CheckoutForm, EmailForm
 
 
-def _payment_choices(store, methods, chosen):
+def _payment_choices(store, methods, chosen, lines):
     """Every payment method this checkout can offer, whatever the shopper picks as delivery, each with the deliveries
     it is offered with ("pickup", "delivery") and whether it is offered for the current choice.
 
@@ -32,8 +33,10 @@ def _payment_choices(store, methods, chosen):
     reachable = {m.is_pickup for m in methods} or {False}  # no shipping (digital cart): as a delivery
     offered_with: dict[str, list[str]] = {}
     providers = {}
+    totals = {m.is_pickup: services.cart_totals(lines, m).total for m in methods}
     for pickup in sorted(reachable):
-        for provider in available_methods(store, pickup=pickup):
+        amount = totals.get(pickup, services.cart_totals(lines, None).total)
+        for provider in available_methods(store, pickup=pickup, amount=amount):
             offered_with.setdefault(provider.code, []).append(kinds[pickup])
             providers[provider.code] = provider
     now = kinds[bool(chosen and chosen.is_pickup)]
@@ -58,7 +61,9 @@ def _build(request, data=None):
         except (TypeError, ValueError):
             chosen = None
         chosen = chosen or (methods[0] if methods else None)
-    payment_methods = available_methods(store, pickup=bool(chosen and chosen.is_pickup))
+    lines = [item.line for item in contents.lines if item.available]
+    totals = services.cart_totals(lines, chosen if requires_shipping else None)
+    payment_methods = available_methods(store, pickup=bool(chosen and chosen.is_pickup), amount=totals.total)
     offered = [p.code for p in payment_methods]
     # The shopper's choice when it is offered; the first method when they have not chosen yet; none when they chose
     # one that this delivery does not offer (the form's error then asks them to choose).
@@ -77,8 +82,6 @@ def _build(request, data=None):
         shipping_methods=methods,
         payment_methods=payment_methods,
     )
-    lines = [item.line for item in contents.lines if item.available]
-    totals = services.cart_totals(lines, chosen if requires_shipping else None)
     return {
         "contents": contents,
         "form": form,
@@ -87,7 +90,7 @@ def _build(request, data=None):
         "shipping_methods": methods,
         "chosen_shipping": chosen,
         "payment_methods": payment_methods,
-        "payment_choices": _payment_choices(store, methods, chosen),
+        "payment_choices": _payment_choices(store, methods, chosen, lines),
         "payment_offer": " ".join(offered),
         "chosen_payment": chosen_payment,
         "totals": totals,
@@ -180,7 +183,7 @@ def checkout_summary(request):
     return render(request, "storefront/includes/checkout_summary.html", {**context, "oob": True})
 
 
-RETURNS = ("returned", "cancelled")  # ?payment=… on the way back from the provider's page
+RETURNS = ("returned", "cancelled", "failed")  # ?payment=… on the way back from the provider's page
 
 
 def _payment_state(order, returned: str) -> dict:
@@ -192,12 +195,14 @@ def _payment_state(order, returned: str) -> dict:
     state = ""
     if order.payment_status == PaymentStatus.AWAITING_PAYMENT and latest is not None:
         if pending and returned:  # just back from the provider's page; otherwise "Pay now" opens it again
-            state = "cancelled" if returned == "cancelled" else "confirming"
+            state = {"cancelled": "cancelled", "failed": "failed"}.get(returned, "confirming")
         elif latest.status == Payment.Status.FAILED:
             state = "expired" if latest.expires_at and latest.expires_at <= timezone.now() else "failed"
     methods = []
     if needs_payment(order) and state != "confirming":
-        methods = available_methods(Store.load(), pickup=order.is_pickup, test=order.is_test)
+        methods = available_methods(
+            Store.load(), pickup=order.is_pickup, test=order.is_test, amount=payments.balance_due(order)
+        )
     return {
         "can_pay": can_pay,
         "payment_state": state,
@@ -208,12 +213,24 @@ def _payment_state(order, returned: str) -> dict:
     }
 
 
+def _check_on_return(order) -> bool:
+    """Back from a provider that wants asking at once (PayPal: the approved order is captured now, not when its
+    webhook comes): ask it about the open attempt. True when the attempt changed."""
+    latest = order.payments.last()
+    provider = get_provider(latest.provider) if latest else None
+    if provider is None or not provider.check_on_return or latest.status != Payment.Status.PENDING:
+        return False
+    return payment_tasks.reconcile_payment(latest, via="return")
+
+
 @require_safe
 def order_detail(request, token):
     order = get_object_or_404(Order.objects.prefetch_related("lines", "payments"), token=token)
     provider = get_provider(order.payment_method)
     store = Store.load()
     returned = request.GET.get("payment", "")
+    if returned == "returned" and not request.htmx and _check_on_return(order):
+        order = get_object_or_404(Order.objects.prefetch_related("lines", "payments"), token=token)
     context = {
         "order": order,
         "store": store,

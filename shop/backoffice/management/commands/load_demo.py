@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from payments.models import PaymentMethod
-from payments.providers import PROVIDERS
+from payments.providers import PROVIDERS, provider_label
 from shop.backoffice.services import ordered_payment_codes, set_payment_methods
 from shop.catalog.demo import load_demo_catalog, load_demo_store
 
@@ -38,7 +38,11 @@ class Command(BaseCommand):
             + f"  Back office: {base_url}/backoffice/\n"
             + f"  User:        {USERNAME}\n"
             + f"  Password:    {password}\n"
-            + (f"  Online:      {online}\n" if online else "  Online:      test payments (set STRIPE_* for Stripe)\n")
+            + (
+                f"  Online:      {online}\n"
+                if online
+                else "  Online:      test payments (set STRIPE_*, DATATRANS_* or PAYPAL_*: see the README)\n"
+            )
         )
 
     def _offer_configured_providers(self) -> str:
@@ -49,8 +53,12 @@ class Command(BaseCommand):
             codes = [p.code for p in configured]
             order = ordered_payment_codes(codes + [code for code in enabled if code not in codes])
             set_payment_methods(order, set(enabled) | set(codes))
-        api = f" through {settings.STRIPE_API_BASE}" if settings.STRIPE_API_BASE else ""
-        return ", ".join(f"{p.brand or p.name} ({p.mode()}{api if p.code == 'stripe' else ''})" for p in configured)
+        described = []
+        for provider in configured:
+            api = getattr(settings, f"{provider.webhook_provider.upper()}_API_BASE", "")
+            through = f" through {api}" if api else ""
+            described.append(provider_label(provider.code) + f" ({provider.mode()}{through})")
+        return ", ".join(described)
 
     def _merchant_password(self) -> str:
         path = settings.VAR_DIR / "demo-merchant.txt"
