@@ -236,7 +236,8 @@ def order_is_free(order_pk) -> bool:
 def test_no_provider_is_called_while_the_order_is_locked(place, hundred, monkeypatch):
     """Opening a session, refunding, expiring a session: each provider call finds the order's row free, so that a
     slow provider never holds up the webhooks and the merchant working on the same order."""
-    from payments.providers import PROVIDERS, ProviderRefund, Redirect
+    from payments import tasks
+    from payments.providers import PROVIDERS, PaymentState, ProviderRefund, Redirect
 
     provider = PROVIDERS["test"]
     free = {}
@@ -252,13 +253,26 @@ def test_no_provider_is_called_while_the_order_is_locked(place, hundred, monkeyp
     def cancel(payment):
         free["cancel"] = order_is_free(payment.order_id)
 
+    def capture(payment):
+        free["capture"] = order_is_free(payment.order_id)
+        return PaymentState("succeeded", payment.amount_minor, payment.currency)
+
+    def fetch_status(payment):
+        free["fetch_status"] = order_is_free(payment.order_id)
+        return PaymentState("authorized")
+
     monkeypatch.setattr(provider, "start", start)
     monkeypatch.setattr(provider, "refund", refund)
     monkeypatch.setattr(provider, "cancel", cancel)
+    monkeypatch.setattr(provider, "capture", capture)
+    monkeypatch.setattr(provider, "fetch_status", fetch_status)
     paid = place(hundred, payment_method="test")
     payments.start_payment(paid, None)
     payments.confirm_payment(paid.payments.get())
     orders.refund_order(paid, Decimal("10.00"))
     orders.cancel_order(place(hundred, payment_method="test"))
-    assert free == {"start": True, "refund": True, "cancel": True}
+    # an authorised attempt found by the reconciliation: asked and captured with the order free
+    authorised = place(hundred, payment_method="test")
+    assert tasks.reconcile_payment(authorised.payments.get())
+    assert free == {"start": True, "refund": True, "cancel": True, "capture": True, "fetch_status": True}
     assert Payment.objects.get(provider_reference="sess_1").order_id == paid.pk
