@@ -93,6 +93,8 @@ class Provider:
     webhook_events: tuple[str, ...] = ()
     # How to try it against the provider's sandbox (Settings → Payment, until the keys are live ones).
     sandbox_help: str = ""
+    # What to do with the webhook URL, when it is not "add it in the dashboard with these events".
+    webhook_note: str = ""
     # Several methods of one provider (Datatrans: card, TWINT, PostFinance) share one webhook URL and its events:
     # /webhooks/<webhook_code>/, stored as WebhookEvent.provider = webhook_code. By default the method's own code.
     webhook_code: str = ""

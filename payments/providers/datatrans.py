@@ -1,10 +1,169 @@
-"""Datatrans (cards, TWINT, PostFinance) through its Payment Page, with a small httpx client of our own.
+"""Datatrans (cards, TWINT, PostFinance) through its Payment Page and JSON API v1, with a small httpx client of our
+own (Datatrans has no maintained Python library).
 
-Being written (issue #12): three checkout methods share one provider class and one webhook URL."""
+Three checkout methods share this class and one webhook URL (``/webhooks/datatrans/``). One Datatrans transaction
+per payment attempt: ``init`` (amount in Rappen, ``refno`` naming the order and the attempt, the method's payment
+method codes, ``autoSettle`` as the merchant chose, the redirect and webhook URLs), the shopper pays on
+``<pay base>/v1/start/<transactionId>``, Datatrans posts the transaction's status to the webhook, signed with
+``Datatrans-Signature: t=<ms>,s0=<hex HMAC-SHA256 of t + body>``. Without auto-settle an authorised transaction is
+settled by the pipeline (``capture``). Refunds are credits: each creates a transaction of its own (type ``credit``)
+carrying the original's ``refno``. ``DATATRANS_API_BASE`` / ``DATATRANS_PAY_BASE`` point the shop at a local stand-in.
+"""
 
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import re
+import time
+
+import httpx
+from django.conf import settings
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .base import Provider
+from .base import (
+    EventKind,
+    PaymentState,
+    Provider,
+    ProviderError,
+    ProviderEvent,
+    ProviderRefund,
+    Redirect,
+    WebhookError,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class Unreachable(ProviderError):
+    """Datatrans down, slow or failing: nothing is known to have happened; the same call may be made again."""
+
+
+class Refused(ProviderError):
+    """Datatrans answered the call with an error (4xx): ``code`` is its error code."""
+
+    def __init__(self, message: str, code: str = ""):
+        super().__init__(message)
+        self.code = code
+
+
+HEADER = "Datatrans-Signature"
+HOSTS = {
+    "sandbox": ("https://api.sandbox.datatrans.com", "https://pay.sandbox.datatrans.com"),
+    "live": ("https://api.datatrans.com", "https://pay.datatrans.com"),
+}
+# "A transactionId is only valid for 30 minutes" (docs: Redirect & Lightbox, initializing transactions).
+TRANSACTION_LIFETIME = dt.timedelta(minutes=30)
+# A signed webhook is taken this long before or after its timestamp (clocks drift both ways).
+TOLERANCE = dt.timedelta(minutes=5)
+REFNO_MAX = 20  # init: refno, 1 to 20 characters
+LANGUAGES = ("de", "en", "fr", "it")
+PAYMENT_KINDS = {
+    "initialized": EventKind.PENDING,
+    "challenge_required": EventKind.PENDING,
+    "challenge_ongoing": EventKind.PENDING,
+    "authenticated": EventKind.PENDING,
+    "authorized": EventKind.AUTHORIZED,
+    "settled": EventKind.SUCCEEDED,
+    "transmitted": EventKind.SUCCEEDED,
+    "canceled": EventKind.FAILED,
+    "failed": EventKind.FAILED,
+}
+CREDIT_DONE = ("settled", "transmitted")
+METHOD_NAMES = {
+    "VIS": "Visa",
+    "ECA": "Mastercard",
+    "AMX": "American Express",
+    "TWI": "TWINT",
+    "PFC": "PostFinance",
+    "PEF": "PostFinance",
+}
+
+
+def _int(value) -> int | None:
+    return value if type(value) is int else None
+
+
+def amount_of(tx: dict) -> int | None:
+    """What a transaction moved: settled (or credited) when it was, else what was authorised."""
+    detail = tx.get("detail") if isinstance(tx.get("detail"), dict) else {}
+    for step in ("settle", "credit", "authorize"):
+        part = detail.get(step)
+        if isinstance(part, dict) and _int(part.get("amount")) is not None:
+            return part["amount"]
+    return None
+
+
+def method_of(tx: dict) -> str:
+    """ "Visa •••• 0004", "TWINT", "PostFinance": what the shopper paid with."""
+    code = str(tx.get("paymentMethod") or "")
+    name = METHOD_NAMES.get(code, code)
+    card = tx.get("card") if isinstance(tx.get("card"), dict) else {}
+    masked = str(card.get("masked") or "")
+    if masked and code not in ("TWI", "PFC", "PEF"):
+        return f"{name} •••• {masked[-4:]}".strip()
+    return name
+
+
+def failure_of(tx: dict) -> str:
+    detail = tx.get("detail") if isinstance(tx.get("detail"), dict) else {}
+    fail = detail.get("fail") if isinstance(detail.get("fail"), dict) else {}
+    if tx.get("status") == "canceled":
+        return _("The payment was cancelled.")
+    message = str(fail.get("message") or fail.get("reason") or "")
+    return _("The payment was declined: %(reason)s") % {"reason": message} if message else ""
+
+
+def state_of(tx: dict) -> PaymentState:
+    """Our terms for a payment transaction's status."""
+    kind = PAYMENT_KINDS.get(str(tx.get("status") or ""), EventKind.PENDING)
+    return PaymentState(
+        type=kind,
+        amount_minor=amount_of(tx),
+        currency=str(tx.get("currency") or "").upper(),
+        message=failure_of(tx) if kind == EventKind.FAILED else "",
+        details={"transaction_reference": str(tx.get("transactionId") or ""), "method": method_of(tx)},
+    )
+
+
+def refno_of(payment) -> str:
+    """The order number and our id of the attempt ("1001-57"): what the merchant searches for in Datatrans's admin
+    tool, and what links a credit (ours or from the admin tool) back to the attempt."""
+    return f"{payment.order.number}-{payment.pk}"[:REFNO_MAX]
+
+
+def reference_for_refno(refno: str) -> str:
+    """Our payment reference for a refno we gave (``refno_of``); "" for any other."""
+    from payments.models import Payment
+
+    match = re.fullmatch(r"(\d+)-(\d+)", refno or "")
+    if not match:
+        return ""
+    codes = [method.code for method in DATATRANS_METHODS]
+    found = Payment.objects.filter(pk=int(match.group(2)), order__number=int(match.group(1)), provider__in=codes)
+    return found.values_list("reference", flat=True).first() or ""
+
+
+def sign(key_hex: str, timestamp: str, body: bytes) -> str:
+    """s0 of the Datatrans-Signature header: HMAC-SHA256, keyed by the hex-decoded key, of the timestamp and body."""
+    return hmac.new(bytes.fromhex(key_hex), timestamp.encode() + body, hashlib.sha256).hexdigest()
+
+
+def verify(body: bytes, header: str | None, key_hex: str, now: float | None = None) -> int:
+    """Check a Datatrans-Signature header (``t=<ms>,s0=<hex>``) on the raw body; returns t. Raises WebhookError."""
+    parts = dict(part.strip().split("=", 1) for part in (header or "").split(",") if "=" in part)
+    timestamp, signature = parts.get("t", ""), parts.get("s0", "")
+    if not timestamp.isdigit() or not re.fullmatch(r"[0-9a-fA-F]{64}", signature):
+        raise WebhookError("malformed signature header")
+    if not hmac.compare_digest(sign(key_hex, timestamp, body), signature.lower()):
+        raise WebhookError("signature does not match")
+    now = time.time() if now is None else now
+    if abs(now - int(timestamp) / 1000) > TOLERANCE.total_seconds():
+        raise WebhookError("timestamp outside the tolerance")
+    return int(timestamp)
 
 
 class DatatransProvider(Provider):
@@ -12,12 +171,314 @@ class DatatransProvider(Provider):
     is_online = True
     webhook_code = "datatrans"
     required_settings = ("DATATRANS_MERCHANT_ID", "DATATRANS_PASSWORD", "DATATRANS_HMAC_KEY")
+    # Datatrans has no event types to subscribe to: it posts every status change of a transaction to the webhook
+    # URL (set in its admin tool, and sent with each init).
+    webhook_events = ()
+    webhook_note = gettext_lazy(
+        "The shop sends this URL with every payment. In Datatrans's dashboard, switch on the signing of webhooks "
+        "(HMAC-SHA256) for your merchant id and copy its key into DATATRANS_HMAC_KEY."
+    )
+    sandbox_help = gettext_lazy(
+        "To try it: ask Datatrans for a free test account (sandbox). Its dashboard gives the merchant id, the "
+        "API password (DATATRANS_PASSWORD) and the webhook signing key. On the sandbox's payment page, pay with "
+        "Datatrans's test cards, or the TWINT and PostFinance test flows; no real money moves."
+    )
 
     def __init__(self, code: str, name, description, methods: tuple[str, ...]):
         self.code, self.name, self.description, self.methods = code, name, description, methods
 
     def is_available(self, store, *, pickup: bool) -> bool:
         return self.is_configured()
+
+    @property
+    def is_twint(self) -> bool:
+        return self.methods == ("TWI",)
+
+    def accepts(self, amount_minor: int, currency: str) -> bool:
+        if self.is_twint:
+            return currency == "CHF" and amount_minor <= settings.TWINT_LIMIT_CHF * 100
+        return True
+
+    def mode(self) -> str:
+        return "live" if settings.DATATRANS_MODE == "live" else "sandbox"
+
+    def api_base(self) -> str:
+        return settings.DATATRANS_API_BASE or HOSTS[self.mode()][0]
+
+    def pay_base(self) -> str:
+        return settings.DATATRANS_PAY_BASE or HOSTS[self.mode()][1]
+
+    # The client ---------------------------------------------------------------------------------------------------
+
+    def _call(self, what: str, method: str, path: str, body: dict | None = None, *, key: str = "", for_shopper=False):
+        """One API call; its JSON answer ({} for 204). Datatrans down, slow or failing (5xx): "could not be reached";
+        a refusal (4xx) gives Datatrans's message to the merchant, and a plain sentence to a shopper (Datatrans's is
+        logged). Every POST carries an ``Idempotency-Key``: the same business action asked again is the same call."""
+        headers = {"Accept": "application/json"}
+        if method == "POST":
+            headers["Idempotency-Key"] = key
+        try:
+            with httpx.Client(
+                base_url=self.api_base(),
+                auth=(settings.DATATRANS_MERCHANT_ID, settings.DATATRANS_PASSWORD),
+                timeout=settings.PROVIDER_TIMEOUT,
+            ) as client:
+                response = client.request(method, path, json=body, headers=headers)
+        except httpx.HTTPError as error:
+            logger.warning("Datatrans could not be reached (%s): %s", what, type(error).__name__)
+            raise Unreachable(_("Datatrans could not be reached. Please try again in a moment.")) from error
+        if response.status_code >= 500 or response.status_code == 409:  # 409: the same key still being processed
+            logger.warning("Datatrans could not be reached (%s): HTTP %s", what, response.status_code)
+            raise Unreachable(_("Datatrans could not be reached. Please try again in a moment."))
+        try:
+            answer = response.json() if response.content else {}
+        except ValueError:
+            answer = {}
+        if response.status_code >= 400:
+            error = answer.get("error") if isinstance(answer, dict) and isinstance(answer.get("error"), dict) else {}
+            code = str(error.get("code") or "")
+            message = str(error.get("message") or code or f"HTTP {response.status_code}")
+            logger.warning("Datatrans refused %s: %s %s", what, code, message)
+            if for_shopper:
+                raise Refused(
+                    _("The payment could not be started. Please try again, or choose another payment method."), code
+                )
+            raise Refused(_("Datatrans refused it: %(message)s") % {"message": message}, code)
+        if not isinstance(answer, dict):
+            raise ProviderError(_("Datatrans sent an answer the shop does not understand."))
+        return answer
+
+    def transaction(self, transaction_id: str, *, for_shopper=False) -> dict:
+        return self._call(
+            "the transaction's status", "GET", f"/v1/transactions/{transaction_id}", for_shopper=for_shopper
+        )
+
+    # Shopper side -----------------------------------------------------------------------------------------------
+
+    def start(self, payment, request) -> Redirect:
+        """The attempt's transaction again while Datatrans still takes it (the shopper came back from its page and
+        tries again), or a new one."""
+        if self.is_twint and not self.accepts(payment.amount_minor, payment.currency):
+            raise ProviderError(
+                _("TWINT takes payments in CHF of up to CHF %(limit)s. Please choose another payment method.")
+                % {"limit": f"{settings.TWINT_LIMIT_CHF:,}".replace(",", "’")}
+            )
+        now = timezone.now()
+        previous = payment.provider_reference or ""
+        if previous and payment.expires_at and payment.expires_at > now:
+            tx = self.transaction(previous, for_shopper=True)
+            if tx.get("status") == "initialized":
+                return Redirect(self._page(previous), previous, payment.expires_at)
+            if PAYMENT_KINDS.get(tx.get("status")) in (EventKind.SUCCEEDED, EventKind.AUTHORIZED):
+                raise ProviderError(_("This payment is being confirmed. Please wait a moment."))
+        order = payment.order
+        with translation.override(order.language):
+            order_url = settings.SITE_URL + order.get_absolute_url()
+        auto_settle = self._auto_settle()
+        body = {
+            "currency": payment.currency,
+            "refno": refno_of(payment),
+            "amount": payment.amount_minor,
+            "paymentMethods": list(self.methods),
+            "autoSettle": auto_settle,
+            "redirect": {
+                "successUrl": order_url + "?payment=returned",
+                "cancelUrl": order_url + "?payment=cancelled",
+                "errorUrl": order_url + "?payment=failed",
+            },
+            "webhook": {"url": self.webhook_url()},
+        }
+        if order.language in LANGUAGES:
+            body["language"] = order.language
+        # The same attempt, amount and settlement, replacing the same transaction, within the same ten minutes (a
+        # double click, a retry after a time-out): the same key and body, so Datatrans answers with the same
+        # transaction. Datatrans keeps keys 60 minutes; the window keeps a replayed answer well inside its 30.
+        window = int(now.timestamp()) // 600 * 600
+        key = f"init:{payment.reference}:{payment.amount_minor}:{int(auto_settle)}:{previous or '-'}:{window}"
+        answer = self._call("a transaction", "POST", "/v1/transactions", body, key=key, for_shopper=True)
+        transaction_id = str(answer.get("transactionId") or "")
+        if not transaction_id:
+            raise ProviderError(
+                _("The payment could not be started. Please try again, or choose another payment method.")
+            )
+        # counted from the window's start: a transaction replayed from earlier in it ends no later than this says
+        expires_at = dt.datetime.fromtimestamp(window, dt.UTC) + TRANSACTION_LIFETIME
+        return Redirect(self._page(transaction_id), transaction_id, expires_at)
+
+    def _page(self, transaction_id: str) -> str:
+        return f"{self.pay_base()}/v1/start/{transaction_id}"
+
+    @staticmethod
+    def _auto_settle() -> bool:
+        from shop.backoffice.models import Store
+
+        return bool(getattr(Store.load(), "datatrans_auto_settle", True))
+
+    # Webhooks ---------------------------------------------------------------------------------------------------
+
+    def parse_webhook(self, body: bytes, headers) -> list[ProviderEvent]:
+        key = settings.DATATRANS_HMAC_KEY
+        if not key:
+            raise WebhookError("Datatrans is not configured")
+        try:
+            timestamp = verify(body, headers.get(HEADER), key)
+        except ValueError as error:  # a key that is not hex
+            raise WebhookError("Datatrans's HMAC key is not hexadecimal") from error
+        try:
+            raw = json.loads(body)
+            return [self.event(raw, timestamp)]
+        except (AttributeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as error:
+            raise WebhookError("malformed event") from error
+
+    def event(self, raw: dict, timestamp: int = 0) -> ProviderEvent:
+        """Our terms for a verified webhook body (a transaction's status, as the status API gives it)."""
+        if not isinstance(raw, dict) or not isinstance(raw["transactionId"], str) or not raw["transactionId"]:
+            raise ValueError("not a transaction")
+        transaction_id, kind, status = raw["transactionId"], str(raw.get("type") or ""), str(raw.get("status") or "")
+        # Datatrans's webhooks carry no event id. One status of one transaction is one event: the id is the
+        # transaction, its status and the date of its latest history entry (the change that caused this webhook).
+        # Not the header's t: Datatrans signs each delivery afresh, so a retried delivery would count as new.
+        history = raw.get("history") if isinstance(raw.get("history"), list) else []
+        latest = history[-1] if history and isinstance(history[-1], dict) else {}
+        when = str(latest.get("date") or "") or str(timestamp)
+        base = {
+            "event_id": f"{transaction_id}:{status}:{when}",
+            "provider_type": f"{kind}.{status}"[:100],
+            "raw": raw,
+            "amount_minor": amount_of(raw),
+            "currency": str(raw.get("currency") or "").upper(),
+        }
+        amount = amount_of(raw)
+        problem = ""
+        if amount is not None and amount <= 0:
+            problem = "the amount is not a positive number of Rappen"
+        if kind == "payment":
+            state = state_of(raw)
+            return ProviderEvent(
+                **base,
+                type=state.type,
+                payment_reference=transaction_id,
+                provider_reference=transaction_id,
+                message=state.message,
+                details=state.details,
+                problem=problem,
+            )
+        if kind == "credit":
+            # A refund (ours, or from the admin tool): a transaction of its own, carrying the original's refno. What
+            # was refunded is read back when the event is applied (``fetch_refunds``); the attempt is found by the
+            # refno (``find_reference`` asks Datatrans about this credit when the payment is not known yet).
+            refno = str(raw.get("refno") or "")
+            return ProviderEvent(
+                **base,
+                type=EventKind.REFUNDED if status in CREDIT_DONE else EventKind.IGNORED,
+                payment_reference=reference_for_refno(refno) or refno,
+                details={"transaction_reference": transaction_id, "refund_reference": transaction_id, "refno": refno},
+                problem=problem,
+            )
+        return ProviderEvent(**{**base, "amount_minor": None}, type=EventKind.IGNORED, payment_reference="")
+
+    # The API ----------------------------------------------------------------------------------------------------
+
+    def fetch_status(self, payment) -> PaymentState | None:
+        if not payment.provider_reference:
+            return None
+        return state_of(self.transaction(payment.provider_reference))
+
+    def capture(self, payment) -> PaymentState:
+        """Settle an authorised transaction for the attempt's amount (idempotent: one already settled is reported
+        as it is). An authorisation of another amount or currency is not taken: it is released."""
+        state = self.fetch_status(payment)
+        if state is None:
+            raise ProviderError(_("Datatrans has not named the transaction yet."))
+        if state.type != EventKind.AUTHORIZED:
+            return state
+        if state.amount_minor != payment.amount_minor or state.currency != payment.currency:
+            self.cancel(payment)
+            return PaymentState(
+                EventKind.FAILED,
+                message=_("Not taken: Datatrans authorised %(got)s instead of %(due)s.")
+                % {
+                    "got": f"{state.currency} {(state.amount_minor or 0) / 100:.2f}",
+                    "due": f"{payment.currency} {payment.amount_minor / 100:.2f}",
+                },
+            )
+        transaction_id = payment.provider_reference
+        body = {"amount": payment.amount_minor, "currency": payment.currency, "refno": refno_of(payment)}
+        self._call(
+            "the settlement", "POST", f"/v1/transactions/{transaction_id}/settle", body, key=f"settle:{transaction_id}"
+        )
+        settled = self.fetch_status(payment)
+        if settled.type == EventKind.AUTHORIZED:  # settled: Datatrans has not shown it yet
+            return PaymentState(EventKind.SUCCEEDED, payment.amount_minor, payment.currency, details=settled.details)
+        return settled
+
+    def cancel(self, payment) -> None:
+        """Release an authorised transaction. Datatrans cancels only those: one never authorised (the shopper left
+        the page; it lapses after 30 minutes), settled or cancelled already is left as it is."""
+        if not payment.provider_reference:
+            return
+        transaction_id = payment.provider_reference
+        try:
+            self._call(
+                "a cancellation",
+                "POST",
+                f"/v1/transactions/{transaction_id}/cancel",
+                {"refno": refno_of(payment)},
+                key=f"cancel:{transaction_id}",
+            )
+        except Refused as error:
+            logger.info("Datatrans transaction %s not cancelled: %s", transaction_id, error)
+
+    def refund(self, payment, amount_minor: int, key: str) -> ProviderRefund:
+        if not payment.provider_reference:
+            raise ProviderError(_("Datatrans has not named the payment to refund yet."))
+        transaction_id = payment.provider_reference
+        body = {"amount": amount_minor, "currency": payment.currency, "refno": refno_of(payment)}
+        answer = self._call("a credit", "POST", f"/v1/transactions/{transaction_id}/credit", body, key=key)
+        credit_id = str(answer.get("transactionId") or "")
+        if not credit_id:
+            raise ProviderError(_("Datatrans sent an answer the shop does not understand."))
+        return ProviderRefund(credit_id, amount_minor)
+
+    def fetch_refunds(self, payment) -> list[ProviderRefund]:
+        """Every credit of the attempt, ours and the admin tool's. Datatrans's API lists no credits of a transaction
+        and has no search by refno: each credit is a transaction of its own that carries the original's refno, and
+        Datatrans tells us of each by its webhook. So: the credits we made (our refunds), and those its webhooks
+        named with this attempt's refno, each asked of Datatrans for what it became."""
+        from payments.models import WebhookEvent
+
+        refno = refno_of(payment)
+        ours = payment.refunds.exclude(provider_reference=None).values_list("provider_reference", flat=True)
+        told = WebhookEvent.objects.filter(
+            provider=self.webhook_provider,
+            event_type__startswith="credit.",
+            payment_reference__in=[refno, payment.reference],
+        ).values_list("details", flat=True)
+        credits = list(dict.fromkeys([*ours, *(d.get("refund_reference", "") for d in told if isinstance(d, dict))]))
+        refunds = []
+        for credit_id in filter(None, credits):
+            tx = self.transaction(credit_id)
+            if tx.get("type") != "credit" or str(tx.get("refno") or "") != refno:
+                continue
+            status = str(tx.get("status") or "")
+            outcome = (
+                "succeeded" if status in CREDIT_DONE else "failed" if status in ("failed", "canceled") else "pending"
+            )
+            refunds.append(ProviderRefund(credit_id, amount_of(tx) or 0, outcome))
+        return refunds
+
+    def find_reference(self, transaction_reference: str) -> str:
+        """Our reference of the attempt a transaction belongs to, by its refno (a credit names only that)."""
+        try:
+            tx = self.transaction(transaction_reference)
+        except Refused as error:  # not a transaction of this merchant (TRANSACTION_NOT_FOUND): none of ours
+            logger.info("Datatrans transaction %s not found: %s", transaction_reference, error)
+            return ""
+        return reference_for_refno(str(tx.get("refno") or ""))
+
+    def dashboard_url(self, payment) -> str:
+        # Datatrans documents no link to a transaction's page in its admin tool (the merchant searches by refno).
+        return ""
 
 
 DATATRANS_METHODS = (
@@ -27,7 +488,12 @@ DATATRANS_METHODS = (
         gettext_lazy("Visa, Mastercard or American Express on Datatrans's secure page."),
         ("VIS", "ECA", "AMX"),
     ),
-    DatatransProvider("datatrans_twint", gettext_lazy("TWINT"), gettext_lazy("Pay with the TWINT app."), ("TWI",)),
+    DatatransProvider(
+        "datatrans_twint",
+        gettext_lazy("TWINT"),
+        gettext_lazy("Pay with the TWINT app on your phone."),
+        ("TWI",),
+    ),
     DatatransProvider(
         "datatrans_postfinance",
         gettext_lazy("PostFinance"),

@@ -386,7 +386,8 @@ class PaymentSettingsForm(forms.Form):
             "webhook_url": provider.webhook_url(),
             "webhook_events": tuple(getattr(provider, "webhook_events", ())),
             "api_base_setting": api_base_setting if hasattr(settings, api_base_setting) else "",
-            "sandbox_help": getattr(provider, "sandbox_help", ""),
+            "sandbox_help": provider.sandbox_help,
+            "webhook_note": provider.webhook_note,
             "api_base": api_base,
         }
 

@@ -196,6 +196,8 @@ def _payment_state(order, returned: str) -> dict:
     if order.payment_status == PaymentStatus.AWAITING_PAYMENT and latest is not None:
         if pending and returned:  # just back from the provider's page; otherwise "Pay now" opens it again
             state = {"cancelled": "cancelled", "failed": "failed"}.get(returned, "confirming")
+        elif latest.status == Payment.Status.FAILED and returned == "cancelled":
+            state = "cancelled"  # the provider's webhook told first (Datatrans): still the shopper's own choice
         elif latest.status == Payment.Status.FAILED:
             state = "expired" if latest.expires_at and latest.expires_at <= timezone.now() else "failed"
     methods = []

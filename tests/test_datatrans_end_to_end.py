@@ -1,0 +1,267 @@
+"""A shopper pays through Datatrans from end to end, over real HTTP and nothing else: the shop's httpx client talks to
+the local stand-in of Datatrans's API (``tests.datatrans_standin``) through ``DATATRANS_API_BASE``, whose Payment Page
+posts the signed webhook to the URL the init named — the shop served by pytest-django's ``live_server`` — in another
+thread, handed to Celery (eager) after a real commit. The shopper and the merchant use the test client on the same
+database.
+
+Every test here refuses connections to anything but this machine (``only_this_machine``)."""
+
+import re
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import translation
+
+from notifications.models import OutgoingEmail
+from orders.models import Order
+from payments import tasks
+from payments.models import PaymentMethod, Refund, WebhookEvent
+from payments.providers.datatrans import DATATRANS_METHODS, refno_of
+from shop.backoffice.models import Store
+from tests.datatrans_standin import serving
+from tests.factories import ProductFactory, StaffFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HMAC_KEY = "5c" * 32
+ADDRESS = {
+    "shipping_name": "Anna Muster",
+    "shipping_street": "Bahnhofstrasse 1",
+    "shipping_postcode": "8001",
+    "shipping_city": "Zürich",
+    "shipping_country": "CH",
+    "billing_same": "on",
+}
+
+
+@pytest.fixture(autouse=True)
+def only_this_machine(monkeypatch):
+    """Nothing may leave the machine: resolving any other host than this one fails the test."""
+    resolve = socket.getaddrinfo
+
+    def local_only(host, *args, **kwargs):
+        if host not in ("127.0.0.1", "localhost", "::1", None):
+            raise AssertionError(f"a test tried to reach {host}")
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", local_only)
+
+
+@pytest.fixture
+def standin():
+    # No webhook URL of its own: Datatrans posts to the one each init names (the live server's).
+    with serving(hmac_key=HMAC_KEY) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def datatrans_settings(settings, standin, live_server):
+    standin.configure(settings)
+    settings.SITE_URL = live_server.url
+    settings.PROVIDER_TIMEOUT = 1
+    return settings
+
+
+@pytest.fixture
+def shop(store, shipping, datatrans_settings):
+    for position, method in enumerate(DATATRANS_METHODS):
+        PaymentMethod.objects.update_or_create(code=method.code, defaults={"is_enabled": True, "position": position})
+    return ProductFactory(name="Fondue Set", sku="FON-1", price=Decimal("129.00"), stock=20)
+
+
+@pytest.fixture
+def shopper(client):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+def en(name, **kwargs) -> str:
+    with translation.override("en"):
+        return reverse(name, kwargs=kwargs or None)
+
+
+def order_url(order) -> str:
+    with translation.override("en"):
+        return order.get_absolute_url()
+
+
+def check_out(shopper, product, shipping, method="datatrans_card"):
+    """The shopper puts the product in the cart and orders it, paying with a Datatrans method."""
+    assert shopper.post(en("cart:add"), {"product": product.pk, "quantity": 1}).status_code == 302
+    page = shopper.get(en("checkout:checkout")).content.decode()
+    assert 'value="datatrans_card"' in page and 'value="datatrans_twint"' in page
+    data = {"email": "anna@example.ch", "payment_method": method, "shipping_method": shipping["post"].pk, **ADDRESS}
+    return shopper.post(en("checkout:checkout"), data)
+
+
+def browse(url: str, form: dict | None = None) -> tuple[int, str, str]:
+    """What a browser does with the stand-in's page: (status, Location, body), redirects not followed."""
+
+    class Stay(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    opener = urllib.request.build_opener(Stay)
+    try:
+        with opener.open(urllib.request.Request(url, data=data), timeout=30) as response:
+            return response.status, response.headers.get("Location", ""), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Location", ""), error.read().decode()
+
+
+def local(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def error_alerts(html: str) -> list[str]:
+    return re.findall(r'<div class="message message--error" role="alert">([^<]*)</div>', html)
+
+
+def test_a_shopper_pays_by_card_and_the_merchant_refunds(shopper, shop, shipping, standin, live_server):
+    response = check_out(shopper, shop, shipping)
+    order = Order.objects.get()
+    payment = order.payments.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"{standin.url}/v1/start/{payment.provider_reference}"
+    assert order.payment_status == "awaiting_payment"
+
+    status, _, page = browse(response["Location"])
+    assert status == 200 and "Datatrans test page" in page and "CHF 129.00" in page
+    assert "Pay by card" in page and "Pay with TWINT" not in page and "Decline" in page and "Cancel" in page
+    status, location, _ = browse(response["Location"], {"action": "card"})
+    assert status == 303 and location == f"{live_server.url}{order_url(order)}?payment=returned"
+
+    (delivery,) = standin.sent_events
+    assert delivery.type == "payment.settled" and delivery.status == 200  # answered over HTTP
+    event = WebhookEvent.objects.get()
+    assert event.status == "processed" and event.provider == "datatrans" and event.payment_id == payment.pk
+    html = shopper.get(local(location)).content.decode()
+    assert "Thank you for your order." in html and "Your payment is confirmed." in html
+    assert "badge-status--paid" in html and "Pay now" not in html
+    order.refresh_from_db()
+    payment.refresh_from_db()
+    assert order.payment_status == "paid" and payment.method_detail == "Visa •••• 0004"
+    assert OutgoingEmail.objects.filter(order=order, kind="payment_received", status="sent").count() == 1
+
+    # the merchant refunds it all from the back office
+    merchant = shopper
+    merchant.force_login(StaffFactory(username="ueli"))
+    back = merchant.post(
+        f"/backoffice/orders/{order.number}/action/", {"action": "refund", "amount": "129.00"}, follow=True
+    )
+    assert "Refund of CHF 129" in back.content.decode()
+    (call,) = standin.calls_to(f"/v1/transactions/{payment.provider_reference}/credit", "POST")
+    assert call.status == 200 and call.body == {"amount": 12900, "currency": "CHF", "refno": refno_of(payment)}
+    (refund,) = Refund.objects.all()
+    credit = standin.transaction(refund.provider_reference)
+    assert credit["type"] == "credit" and credit["detail"]["credit"]["amount"] == 12900
+    assert refund.amount == Decimal("129.00")
+    # Datatrans's webhook of the credit arrives after: recorded once all the same
+    (later,) = standin.flush()
+    assert later.type == "credit.settled" and later.status == 200
+    assert Refund.objects.count() == 1
+    order.refresh_from_db()
+    assert order.payment_status == "refunded"
+    assert "badge-status--refunded" in merchant.get(order_url(order)).content.decode()
+    (email,) = OutgoingEmail.objects.filter(order=order, kind="refunded")
+    assert email.to == "anna@example.ch" and email.status == "sent"
+    assert any(message.to == ["anna@example.ch"] and "129" in message.body for message in mail.outbox)
+
+
+def test_twint_with_deferred_settlement_is_settled_by_the_shop(shopper, shop, shipping, standin):
+    store = Store.load()
+    store.datatrans_auto_settle = False
+    store.save()
+    response = check_out(shopper, shop, shipping, "datatrans_twint")
+    status, page_html = browse(response["Location"])[::2]
+    assert "Pay with TWINT" in page_html and "Pay by card" not in page_html
+    status, location, _ = browse(response["Location"], {"action": "twint"})
+    assert status == 303 and location.endswith("?payment=returned")
+    order = Order.objects.get()
+    payment = order.payments.get()
+    (delivery,) = standin.sent_events
+    assert delivery.type == "payment.authorized" and delivery.status == 200
+    (settle,) = standin.calls_to(f"/v1/transactions/{payment.provider_reference}/settle", "POST")
+    assert settle.status == 204 and standin.transaction(payment.provider_reference)["status"] == "settled"
+    order.refresh_from_db()
+    payment.refresh_from_db()
+    assert order.payment_status == "paid" and payment.method_detail == "TWINT"
+    (settled,) = standin.flush()  # Datatrans's webhook of the settlement: nothing more happens
+    assert settled.type == "payment.settled" and settled.status == 200
+    assert order.events.filter(type="payment_confirmed").count() == 1
+
+
+def test_postfinance_pays_too(shopper, shop, shipping, standin):
+    response = check_out(shopper, shop, shipping, "datatrans_postfinance")
+    status, _, _ = browse(response["Location"], {"action": "postfinance"})
+    assert status == 303
+    order = Order.objects.get()
+    assert order.payment_status == "paid" and order.payments.get().method_detail == "PostFinance"
+
+
+def test_a_declined_card_brings_the_shopper_back_to_try_again(shopper, shop, shipping, standin):
+    response = check_out(shopper, shop, shipping)
+    status, location, _ = browse(response["Location"], {"action": "decline"})
+    order = Order.objects.get()
+    assert status == 303 and location.endswith(f"{order_url(order)}?payment=failed")
+    html = shopper.get(local(location)).content.decode()
+    assert "Your payment did not go through." in html and "badge-status--awaiting_payment" in html
+    assert order.payments.get().status == "failed"
+    again = shopper.post(en("checkout:pay", token=order.token))
+    assert again.status_code == 302 and again["Location"].startswith(f"{standin.url}/v1/start/")
+    assert order.payments.count() == 2
+
+
+def test_a_shopper_who_cancels_on_datatrans_s_page_keeps_the_order(shopper, shop, shipping, standin):
+    response = check_out(shopper, shop, shipping)
+    status, location, _ = browse(response["Location"], {"action": "cancel"})
+    order = Order.objects.get()
+    assert status == 303 and location.endswith(f"{order_url(order)}?payment=cancelled")
+    html = shopper.get(local(location)).content.decode()
+    assert "badge-status--awaiting_payment" in html and "Try again" in html
+    assert [d.type for d in standin.sent_events] == ["payment.canceled"]
+    assert order.payments.get().status == "failed"
+    assert browse(response["Location"])[0] == 410  # the cancelled transaction can no longer be paid
+
+
+@pytest.mark.parametrize("fault", ["down", "slow"])
+def test_datatrans_down_or_slow_at_checkout_keeps_the_order_and_says_so(shopper, shop, shipping, standin, fault):
+    if fault == "down":
+        standin.fail_next("/v1/transactions", 503, method="POST")
+    else:
+        standin.hang_next("/v1/transactions", 1.5, method="POST")
+    response = check_out(shopper, shop, shipping)
+    order = Order.objects.get()
+    assert response.status_code == 302 and response["Location"] == order_url(order)
+    html = shopper.get(response["Location"]).content.decode()
+    assert error_alerts(html) == ["Datatrans could not be reached. Please try again in a moment."]
+    assert "Your order 1001 has been placed." in html and "badge-status--awaiting_payment" in html
+    assert order.payments.get().status == "pending"
+    # Datatrans is back: Pay now goes to its page
+    again = shopper.post(en("checkout:pay", token=order.token))
+    assert again["Location"].startswith(f"{standin.url}/v1/start/")
+
+
+def test_a_webhook_that_comes_while_the_status_look_up_fails_is_applied_later(shopper, shop, shipping, standin):
+    response = check_out(shopper, shop, shipping)
+    order = Order.objects.get()
+    transaction_id = order.payments.get().provider_reference
+    standin.fail_next(f"/v1/transactions/{transaction_id}", 500, method="GET")
+    status, _, _ = browse(response["Location"], {"action": "card"})
+    assert status == 303 and standin.sent_events[0].status == 200  # stored all the same
+    event = WebhookEvent.objects.get()
+    assert event.status == "received"
+    order.refresh_from_db()
+    assert order.payment_status == "awaiting_payment"
+    assert tasks.apply_webhook_event(event.pk) == "processed"  # what the retry (or the sweep) does
+    order.refresh_from_db()
+    assert order.payment_status == "paid"
