@@ -24,6 +24,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from shop.backoffice.models import Store
+
 from .base import (
     EventKind,
     PaymentState,
@@ -310,9 +312,8 @@ class DatatransProvider(Provider):
 
     @staticmethod
     def _auto_settle() -> bool:
-        from shop.backoffice.models import Store
-
-        return bool(getattr(Store.load(), "datatrans_auto_settle", True))
+        """The merchant's choice in Settings → Payment: Datatrans settles at once, or the shop does (``capture``)."""
+        return Store.load().datatrans_auto_settle
 
     # Webhooks ---------------------------------------------------------------------------------------------------
 
