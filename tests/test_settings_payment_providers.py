@@ -193,3 +193,78 @@ def test_payment_settings_page_in_the_browser(page, live_server, store, configur
     expect(row).to_contain_text("Enabled, but not offered to shoppers until it is configured.")
     expect(page.get_by_role("checkbox", name="Card or TWINT")).to_be_checked()
     row.screenshot(path=artifacts / "backoffice-payment-provider-unconfigured.png")
+
+
+@pytest.fixture
+def all_configured(configured):
+    configured.DATATRANS_MERCHANT_ID = "1100000000"
+    configured.DATATRANS_PASSWORD = "dt-password-not-shown"
+    configured.DATATRANS_HMAC_KEY = "6a" * 32
+    configured.DATATRANS_API_BASE = configured.DATATRANS_PAY_BASE = ""
+    configured.PAYPAL_CLIENT_ID = "pp-client"
+    configured.PAYPAL_CLIENT_SECRET = "pp-secret-not-shown"
+    configured.PAYPAL_WEBHOOK_ID = "WH-1"
+    configured.PAYPAL_API_BASE = ""
+    return configured
+
+
+def test_datatrans_s_three_methods_are_set_up_once_and_paypal_shows_its_events(client, staff, store, all_configured):
+    page = html(client.get(PAYMENT))
+    card = re.search(r'<tr id="method-datatrans_card".*?</tr>', page, re.S).group(0)
+    assert f'value="{SITE_URL}/webhooks/datatrans/" readonly' in card
+    assert "The shop sends this URL with every payment." in card and "ask Datatrans for a free test account" in card
+    for code in ("datatrans_twint", "datatrans_postfinance"):
+        row = re.search(rf'<tr id="method-{code}".*?</tr>', page, re.S).group(0)
+        assert "Same account and webhook as Card above." in row and "Configured" in row
+        assert "webhook-" not in row and " disabled" not in checkbox(page, code)
+    paypal = re.search(r'<tr id="method-paypal".*?</tr>', page, re.S).group(0)
+    assert f'value="{SITE_URL}/webhooks/paypal/" readonly' in paypal and "(PayPal)" not in paypal
+    assert re.findall(r"<li><code>([^<]+)</code>", paypal) == list(PROVIDERS["paypal"].webhook_events)
+    assert "dt-password-not-shown" not in page and "pp-secret-not-shown" not in page and "6a6a6a" not in page
+
+
+def test_unconfigured_datatrans_names_its_variables_once_per_method(client, staff, store, unconfigured):
+    unconfigured.DATATRANS_MERCHANT_ID = unconfigured.DATATRANS_PASSWORD = unconfigured.DATATRANS_HMAC_KEY = ""
+    page = html(client.get(PAYMENT))
+    assert page.count("<code>DATATRANS_MERCHANT_ID</code>") == 1
+    assert " disabled" in checkbox(page, "datatrans_twint")
+    data = payment_data()
+    response = client.post(PAYMENT, {**data, "enabled": [*data["enabled"], "datatrans_twint"]})
+    assert response.status_code == 200 and "TWINT can&#x27;t be offered until it is configured" in html(response)
+    assert not PaymentMethod.objects.filter(code="datatrans_twint", is_enabled=True).exists()
+
+
+def test_the_merchant_chooses_when_datatrans_takes_the_money(client, staff, store, all_configured):
+    page = html(client.get(PAYMENT))
+    assert re.search(r'<input type="radio" name="datatrans_auto_settle" value="1"[^>]*checked', page)
+    data = payment_data()
+    saved = client.post(
+        PAYMENT, {**data, "enabled": [*data["enabled"], "datatrans_twint"], "datatrans_auto_settle": "0"}
+    )
+    assert saved.status_code == 302
+    assert Store.load().datatrans_auto_settle is False
+    assert PaymentMethod.objects.filter(code="datatrans_twint", is_enabled=True).exists()
+    page = html(client.get(PAYMENT))
+    assert re.search(r'<input type="radio" name="datatrans_auto_settle" value="0"[^>]*checked', page)
+    # a value that is not one of the two choices: a clear message, nothing saved
+    response = client.post(PAYMENT, {**data, "datatrans_auto_settle": "sometimes"})
+    assert (
+        response.status_code == 200
+        and "Select a valid choice. sometimes is not one of the available choices." in html(response)
+    )
+    assert Store.load().datatrans_auto_settle is False
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_payment_settings_with_every_provider_in_the_browser(page, live_server, store, all_configured, artifacts):
+    log_in(page, live_server)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server.url + PAYMENT)
+    expect(page.locator("#status-datatrans_twint")).to_contain_text("Same account and webhook as Card above.")
+    page.get_by_label("When the shop has recorded the payment: an order cancelled meanwhile is never charged").check()
+    page.get_by_role("checkbox", name="TWINT (Datatrans)").check()
+    page.screenshot(path=artifacts / "backoffice-payment-all-providers.png", full_page=True)
+    page.get_by_role("button", name="Save", exact=True).last.click()
+    expect(page.get_by_text("Payment settings saved.")).to_be_visible()
+    assert Store.load().datatrans_auto_settle is False
