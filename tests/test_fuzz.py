@@ -186,6 +186,61 @@ def test_stripe_webhooks_signed_or_not(client, store, settings, type, obj, heade
     assert response.status_code in (200, 400)
 
 
+DATATRANS_KEYS = ["transactionId", "type", "status", "currency", "refno", "paymentMethod", "detail", "card", "history"]
+DATATRANS_STATUSES = ["initialized", "authorized", "settled", "transmitted", "canceled", "failed"]
+
+
+@fuzz
+@given(
+    tx=st.dictionaries(st.sampled_from(DATATRANS_KEYS), st.one_of(st.sampled_from(DATATRANS_STATUSES), JSONISH)),
+    header=st.one_of(VALUE, st.just("valid")),
+)  # fmt: skip
+def test_datatrans_webhooks_signed_or_not(client, store, settings, tx, header):
+    from tests.datatrans_events import signature_header
+
+    key = "6a" * 32
+    settings.DATATRANS_MERCHANT_ID, settings.DATATRANS_PASSWORD, settings.DATATRANS_HMAC_KEY = "1100", "pw", key
+    settings.DATATRANS_API_BASE = "http://127.0.0.1:9"  # a status look-up is refused at once: never leaves the machine
+    body = json.dumps(tx).encode()
+    signature = signature_header(body, key) if header == "valid" else header
+    response = client.post(
+        "/webhooks/datatrans/", body, content_type="application/json", HTTP_DATATRANS_SIGNATURE=signature
+    )
+    answered(response, "POST /webhooks/datatrans/")
+    assert response.status_code in (200, 400)
+
+
+PAYPAL_TYPES = ["CHECKOUT.ORDER.APPROVED", "PAYMENT.CAPTURE.COMPLETED", "PAYMENT.CAPTURE.REFUNDED"]
+PAYPAL_KEYS = ["id", "status", "amount", "custom_id", "purchase_units", "supplementary_data", "links"]
+
+
+@pytest.fixture(scope="module")
+def paypal_key():
+    from tests.paypal_events import SigningKey
+
+    return SigningKey()
+
+
+@fuzz
+@given(
+    type=st.one_of(st.sampled_from(PAYPAL_TYPES), VALUE),
+    resource=st.dictionaries(st.sampled_from(PAYPAL_KEYS), JSONISH),
+    signed=st.booleans(),
+)  # fmt: skip
+def test_paypal_webhooks_signed_or_not(client, store, settings, paypal_key, monkeypatch, type, resource, signed):
+    from payments.providers import paypal
+    from tests.paypal_events import django_headers, signature_headers
+
+    settings.PAYPAL_CLIENT_ID, settings.PAYPAL_CLIENT_SECRET, settings.PAYPAL_WEBHOOK_ID = "id", "secret", "WH-FUZZ"
+    settings.PAYPAL_API_BASE = "http://127.0.0.1:9"  # never leaves the machine
+    monkeypatch.setattr(paypal, "certificate_at", lambda url: paypal_key.certificate)
+    body = json.dumps({"id": "WH-fuzz", "event_type": type, "resource": resource}).encode()
+    headers = signature_headers(body, "WH-FUZZ" if signed else "WH-OTHER", paypal_key, "https://api.paypal.com/c")
+    response = client.post("/webhooks/paypal/", body, content_type="application/json", **django_headers(headers))
+    answered(response, "POST /webhooks/paypal/")
+    assert response.status_code in (200, 400)
+
+
 # Back office --------------------------------------------------------------------------------------------------------
 
 
