@@ -9,6 +9,7 @@ import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.utils import translation
 
 from payments.models import PaymentMethod
 from payments.providers import PROVIDERS, provider_label
@@ -54,10 +55,11 @@ class Command(BaseCommand):
             order = ordered_payment_codes(codes + [code for code in enabled if code not in codes])
             set_payment_methods(order, set(enabled) | set(codes))
         described = []
-        for provider in configured:
+        for provider in configured:  # the terminal's lines are in English, like the rest of the output
             api = getattr(settings, f"{provider.webhook_provider.upper()}_API_BASE", "")
             through = f" through {api}" if api else ""
-            described.append(provider_label(provider.code) + f" ({provider.mode()}{through})")
+            with translation.override("en"):
+                described.append(provider_label(provider.code) + f" ({provider.mode()}{through})")
         return ", ".join(described)
 
     def _merchant_password(self) -> str:
