@@ -11,7 +11,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from orders.models import OrderEvent
 
@@ -42,6 +42,7 @@ def find_payment(provider: str, *references: str) -> Payment | None:
     return Payment.objects.filter(match, provider__in=methods).order_by("pk").first()
 
 
+@translation.override("en")  # what it stores (a provider's reason for a failure) is in one language, as the rest
 def apply_webhook_event(event_pk: int) -> str:
     """Apply one stored event. What it needs from the provider (the refunds made, the session re-read) is asked
     before any lock; then the event row and the order are locked and the answer applied, once."""
@@ -191,6 +192,7 @@ def reconcile_payments() -> int:
     return changed
 
 
+@translation.override("en")
 def reconcile_payment(payment, now=None, *, via="reconciliation") -> bool:
     """Ask the provider what became of a pending attempt and apply it (an authorised one is captured first).
     ``via``: what the timeline says asked (the reconciliation, or the shopper coming back from the provider)."""

@@ -6,6 +6,7 @@ import logging
 import math
 
 from django.db import IntegrityError, transaction
+from django.utils import translation
 
 from .models import WebhookEvent
 from .providers import EventKind, WebhookError, webhook_receiver
@@ -14,6 +15,7 @@ from .tasks import hand_over
 logger = logging.getLogger(__name__)
 
 
+@translation.override("en")  # what a provider's event says is stored in one language, whatever the request's
 def receive_webhook(provider_code: str, body: bytes, headers) -> list[WebhookEvent]:
     """Verify and store a provider's webhook; processing happens in a Celery task after the commit.
 
