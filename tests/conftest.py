@@ -7,6 +7,9 @@ import pytest
 # Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to run there without this.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# The helpers of the online providers' tests assert too: pytest's messages for them, as for the tests.
+pytest.register_assert_rewrite("tests.online")
+
 CHROMIUM = shutil.which("chromium")
 
 
@@ -189,3 +192,20 @@ def smtp_sink():
     controller.start()
     yield sink
     controller.stop()
+
+
+@pytest.fixture
+def shopper(english):
+    """The shopper's test client, asking for English pages (the online providers' tests over HTTP)."""
+    return english
+
+
+@pytest.fixture
+def clock():
+    """The clock stopped at ``tests.online.T0``, moved on by the test (the online providers' reconciliation)."""
+    import time_machine
+
+    from tests.online import T0
+
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller

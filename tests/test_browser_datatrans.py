@@ -2,57 +2,24 @@
 are thanked while the payment is being confirmed, and the order page turns Paid by itself when Datatrans's webhook
 has arrived."""
 
-import re
-from decimal import Decimal
-
 import pytest
 from playwright.sync_api import expect
 
 from orders.models import Order
-from payments.models import PaymentMethod
 from payments.providers.datatrans import DATATRANS_METHODS
+from tests import online
 from tests.datatrans_standin import serving
-from tests.factories import CategoryFactory, ProductFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def standin():
-    # Datatrans's webhook is held until the test lets it go (``flush``): the shopper first sees "being confirmed".
-    with serving(hmac_key="7e" * 32, webhook_delay=None) as server:
-        yield server
-
-
-@pytest.fixture
-def datatrans_shop(settings, standin, live_server, store, shipping):
-    standin.configure(settings)
-    settings.SITE_URL = live_server.url
-    for position, method in enumerate(DATATRANS_METHODS):
-        PaymentMethod.objects.update_or_create(code=method.code, defaults={"is_enabled": True, "position": position})
-    return ProductFactory(
-        category=CategoryFactory(name="Kitchen", slug="kitchen"),
-        name="Fondue Set",
-        slug="fondue-set",
-        sku="FON-1",
-        price=Decimal("129.00"),
-        stock=5,
-    )
+# Datatrans's webhook is held until the test lets it go (``flush``): the shopper first sees "being confirmed".
+standin = online.live_standin(serving, hmac_key="7e" * 32, webhook_delay=None)
+datatrans_shop = online.browser_shop(*(method.code for method in DATATRANS_METHODS))
 
 
 def test_shopper_pays_with_twint_and_the_order_turns_paid(page, live_server, standin, datatrans_shop, artifacts):
-    page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(live_server.url + "/en/p/fondue-set/")
-    page.get_by_role("button", name="Add to cart").click()
-    expect(page.locator("#cart-count")).to_have_text("1")
-    page.goto(live_server.url + "/en/checkout/")
-    page.get_by_label("E-mail").fill("anna@example.ch")
-    delivery = page.get_by_role("group", name="Delivery")
-    delivery.get_by_label("Full name").fill("Anna Muster")
-    delivery.get_by_label("Street and number").fill("Bahnhofstrasse 1")
-    delivery.get_by_label("Postcode").fill("8001")
-    delivery.get_by_label("City").fill("Zürich")
-    page.get_by_role("radio", name=re.compile("^TWINT")).check()
+    online.fill_checkout(page, live_server, "TWINT")
     page.screenshot(path=artifacts / "datatrans-checkout.png", full_page=True)
     page.get_by_role("button", name="Order").click()
 

@@ -1,60 +1,26 @@
 """A shopper pays with PayPal on (the stand-in of) PayPal's approval page in headless Chromium: back on the shop, the
 return page captures the approved order at once, so they see Paid straight away, before PayPal's webhook comes."""
 
-import re
-from decimal import Decimal
-
 import pytest
 from playwright.sync_api import expect
 
 from orders.models import Order
-from payments.models import PaymentMethod
 from payments.providers import PROVIDERS
-from tests.factories import CategoryFactory, ProductFactory
+from tests import online
 from tests.paypal_standin import serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def standin(live_server):
-    # PayPal's webhooks are held until the test lets them go (``flush``): the return page alone makes it Paid.
-    with serving(
-        webhook_url=live_server.url + "/webhooks/paypal/",
-        enabled_events=PROVIDERS["paypal"].webhook_events,
-        webhook_delay=None,
-    ) as server:
-        yield server
-
-
-@pytest.fixture
-def paypal_shop(settings, standin, live_server, store, shipping):
-    standin.configure(settings)
-    settings.SITE_URL = live_server.url
-    PaymentMethod.objects.update_or_create(code="paypal", defaults={"is_enabled": True, "position": 0})
-    return ProductFactory(
-        category=CategoryFactory(name="Kitchen", slug="kitchen"),
-        name="Fondue Set",
-        slug="fondue-set",
-        sku="FON-1",
-        price=Decimal("129.00"),
-        stock=5,
-    )
+# PayPal's webhooks are held until the test lets them go (``flush``): the return page alone makes it Paid.
+standin = online.live_standin(
+    serving, "/webhooks/paypal/", enabled_events=PROVIDERS["paypal"].webhook_events, webhook_delay=None
+)
+paypal_shop = online.browser_shop("paypal")
 
 
 def test_shopper_pays_on_paypals_page_and_the_order_is_paid(page, live_server, standin, paypal_shop, artifacts):
-    page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(live_server.url + "/en/p/fondue-set/")
-    page.get_by_role("button", name="Add to cart").click()
-    expect(page.locator("#cart-count")).to_have_text("1")
-    page.goto(live_server.url + "/en/checkout/")
-    page.get_by_label("E-mail").fill("anna@example.ch")
-    delivery = page.get_by_role("group", name="Delivery")
-    delivery.get_by_label("Full name").fill("Anna Muster")
-    delivery.get_by_label("Street and number").fill("Bahnhofstrasse 1")
-    delivery.get_by_label("Postcode").fill("8001")
-    delivery.get_by_label("City").fill("Zürich")
-    page.get_by_role("radio", name=re.compile("^PayPal")).check()
+    online.fill_checkout(page, live_server, "PayPal")
     page.get_by_role("button", name="Order").click()
 
     expect(page.get_by_role("heading", name="PayPal test page")).to_be_visible()

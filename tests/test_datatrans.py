@@ -5,12 +5,10 @@ must be."""
 
 import datetime as dt
 import json
-import re
 import time
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -19,11 +17,15 @@ from orders import services as order_services
 from orders.models import OrderEvent
 from payments import services as payments
 from payments import tasks
-from payments.models import Payment, PaymentMethod, Refund, WebhookEvent
+from payments.models import Payment, Refund, WebhookEvent
 from payments.providers import PROVIDERS, EventKind, ProviderError, WebhookError, available_methods
 from payments.providers.datatrans import DATATRANS_METHODS, refno_of, verify
 from tests import datatrans_events as events
+from tests import online
 from tests.datatrans_standin import serving
+from tests.online import T0, back_office, badge, count, order_url, paid_events, shopper_page, status
+from tests.online import latest_attempt as attempt
+from tests.online import latest_reference as tx_of
 
 pytestmark = pytest.mark.django_db
 
@@ -31,37 +33,21 @@ HMAC_KEY = "3f" * 16 + "a1" * 16
 CARD, TWINT, POSTFINANCE = (PROVIDERS[code] for code in ("datatrans_card", "datatrans_twint", "datatrans_postfinance"))
 
 
-@pytest.fixture
-def standin(client):
-    """The stand-in, delivering its webhooks to /webhooks/datatrans/ through the test client (in the test's thread)."""
-
-    def deliver(body, headers):
-        response = client.post(
-            "/webhooks/datatrans/",
-            body,
-            content_type=headers["Content-Type"],
-            HTTP_DATATRANS_SIGNATURE=headers["Datatrans-Signature"],
-        )
-        return response.status_code
-
-    with serving(hmac_key=HMAC_KEY, deliver=deliver, merchant_id="1100012345", password="pw-alpenladen") as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def datatrans_settings(settings, standin):
-    standin.configure(settings)
-    settings.PROVIDER_TIMEOUT = 2
-    settings.SITE_URL = "https://alpenladen.example.ch"
-    settings.TWINT_LIMIT_CHF = 5000
-    return settings
+standin = online.client_standin(
+    serving,
+    "/webhooks/datatrans/",
+    online.signed_in("Datatrans-Signature"),
+    hmac_key=HMAC_KEY,
+    merchant_id="1100012345",
+    password="pw-alpenladen",
+)
+datatrans_settings = online.standin_settings(2, "https://alpenladen.example.ch", TWINT_LIMIT_CHF=5000)
 
 
 @pytest.fixture
 def enabled(store, datatrans_settings):
     """The store offers Datatrans's card, TWINT and PostFinance."""
-    for position, method in enumerate(DATATRANS_METHODS):
-        PaymentMethod.objects.update_or_create(code=method.code, defaults={"is_enabled": True, "position": position})
+    online.enable(*(method.code for method in DATATRANS_METHODS))
     return store
 
 
@@ -70,9 +56,7 @@ def pay_with(place, fondue, enabled):
     """An order of CHF 129.– to pay with a Datatrans method, whose shopper was sent to the stand-in's page."""
 
     def _order(code="datatrans_card"):
-        order = place(fondue, payment_method=code)
-        payments.start_payment(order, None)
-        return order
+        return online.sent_to_pay(place, fondue, code)
 
     return _order
 
@@ -88,44 +72,6 @@ def deferred(store):
     store.datatrans_auto_settle = False
     store.save()
     return store
-
-
-def attempt(order) -> Payment:
-    return order.payments.order_by("pk").last()
-
-
-def tx_of(order) -> str:
-    return attempt(order).provider_reference
-
-
-def status(order) -> str:
-    order.refresh_from_db()
-    return order.payment_status
-
-
-def order_url(order) -> str:
-    with translation.override("en"):
-        return order.get_absolute_url()
-
-
-def shopper_page(client, order, query="") -> str:
-    return client.get(order_url(order) + query).content.decode()
-
-
-def badge(html: str) -> str:
-    return re.search(r'Payment:</span> <span class="badge-status badge-status--[a-z_]+">([^<]+)</span>', html).group(1)
-
-
-def back_office(client, order) -> str:
-    return client.get(f"/backoffice/orders/{order.number}/").content.decode()
-
-
-def count(order, type) -> int:
-    return order.events.filter(type=type).count()
-
-
-def paid_events(order) -> int:
-    return order.events.filter(type=OrderEvent.Type.PAYMENT_STATUS, new_value="paid").count()
 
 
 def post_webhook(client, body: bytes, signature: str | None):
@@ -678,14 +624,6 @@ def test_the_checkout_does_not_offer_twint_above_its_limit(client, enabled, fond
 
 
 # --- Reconciliation ------------------------------------------------------------------------------------------------
-
-T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

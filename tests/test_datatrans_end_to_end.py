@@ -6,124 +6,47 @@ database.
 
 Every test here refuses connections to anything but this machine (``only_this_machine``)."""
 
-import re
-import socket
-import urllib.error
-import urllib.parse
-import urllib.request
 from decimal import Decimal
-from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail
-from django.urls import reverse
-from django.utils import translation
 
 from notifications.models import OutgoingEmail
 from orders.models import Order
 from payments import tasks
-from payments.models import PaymentMethod, Refund, WebhookEvent
+from payments.models import Refund, WebhookEvent
 from payments.providers.datatrans import DATATRANS_METHODS, refno_of
 from shop.backoffice.models import Store
+from tests import online
 from tests.datatrans_standin import serving
-from tests.factories import ProductFactory, StaffFactory
+from tests.factories import StaffFactory
+from tests.online import (
+    browse,
+    en,
+    error_alerts,
+    local,
+    only_this_machine,  # noqa: F401 (an autouse fixture: nothing leaves the machine)
+    order_url,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 HMAC_KEY = "5c" * 32
-ADDRESS = {
-    "shipping_name": "Anna Muster",
-    "shipping_street": "Bahnhofstrasse 1",
-    "shipping_postcode": "8001",
-    "shipping_city": "Zürich",
-    "shipping_country": "CH",
-    "billing_same": "on",
-}
 
-
-@pytest.fixture(autouse=True)
-def only_this_machine(monkeypatch):
-    """Nothing may leave the machine: resolving any other host than this one fails the test."""
-    resolve = socket.getaddrinfo
-
-    def local_only(host, *args, **kwargs):
-        if host not in ("127.0.0.1", "localhost", "::1", None):
-            raise AssertionError(f"a test tried to reach {host}")
-        return resolve(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", local_only)
+# No webhook URL of its own: Datatrans posts to the one each init names (the live server's).
+standin = online.live_standin(serving, hmac_key=HMAC_KEY)
+datatrans_settings = online.standin_settings(1)
 
 
 @pytest.fixture
-def standin():
-    # No webhook URL of its own: Datatrans posts to the one each init names (the live server's).
-    with serving(hmac_key=HMAC_KEY) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def datatrans_settings(settings, standin, live_server):
-    standin.configure(settings)
-    settings.SITE_URL = live_server.url
-    settings.PROVIDER_TIMEOUT = 1
-    return settings
-
-
-@pytest.fixture
-def shop(store, shipping, datatrans_settings):
-    for position, method in enumerate(DATATRANS_METHODS):
-        PaymentMethod.objects.update_or_create(code=method.code, defaults={"is_enabled": True, "position": position})
-    return ProductFactory(name="Fondue Set", sku="FON-1", price=Decimal("129.00"), stock=20)
-
-
-@pytest.fixture
-def shopper(client):
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
-
-
-def en(name, **kwargs) -> str:
-    with translation.override("en"):
-        return reverse(name, kwargs=kwargs or None)
-
-
-def order_url(order) -> str:
-    with translation.override("en"):
-        return order.get_absolute_url()
+def shop(store, shipping, datatrans_settings, fondue):
+    online.enable(*(method.code for method in DATATRANS_METHODS))
+    return fondue
 
 
 def check_out(shopper, product, shipping, method="datatrans_card"):
     """The shopper puts the product in the cart and orders it, paying with a Datatrans method."""
-    assert shopper.post(en("cart:add"), {"product": product.pk, "quantity": 1}).status_code == 302
-    page = shopper.get(en("checkout:checkout")).content.decode()
-    assert 'value="datatrans_card"' in page and 'value="datatrans_twint"' in page
-    data = {"email": "anna@example.ch", "payment_method": method, "shipping_method": shipping["post"].pk, **ADDRESS}
-    return shopper.post(en("checkout:checkout"), data)
-
-
-def browse(url: str, form: dict | None = None) -> tuple[int, str, str]:
-    """What a browser does with the stand-in's page: (status, Location, body), redirects not followed."""
-
-    class Stay(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):
-            return None
-
-    data = urllib.parse.urlencode(form).encode() if form is not None else None
-    opener = urllib.request.build_opener(Stay)
-    try:
-        with opener.open(urllib.request.Request(url, data=data), timeout=30) as response:
-            return response.status, response.headers.get("Location", ""), response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers.get("Location", ""), error.read().decode()
-
-
-def local(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def error_alerts(html: str) -> list[str]:
-    return re.findall(r'<div class="message message--error" role="alert">([^<]*)</div>', html)
+    return online.check_out(shopper, product, shipping, method, 'value="datatrans_card"', 'value="datatrans_twint"')
 
 
 def test_a_shopper_pays_by_card_and_the_merchant_refunds(shopper, shop, shipping, standin, live_server):

@@ -4,22 +4,25 @@ whose certificate it serves) and posted to /webhooks/paypal/ through the test cl
 merchant see, and what the data must be."""
 
 import datetime as dt
-import re
 from decimal import Decimal
 
 import pytest
 import time_machine
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from notifications.models import OutgoingEmail
 from orders import services as order_services
 from orders.models import OrderEvent
 from payments import services as payments
 from payments import tasks
-from payments.models import Payment, PaymentMethod, Refund, WebhookEvent
+from payments.models import Refund, WebhookEvent
 from payments.providers import PROVIDERS, EventKind, ProviderError, WebhookError
 from payments.providers import paypal as paypal_module
+from tests import online
 from tests import paypal_events as events
+from tests.online import back_office, badge, count, order_url, paid_events, shopper_page, status
+from tests.online import latest_attempt as attempt
+from tests.online import latest_reference as paypal_order
 from tests.paypal_standin import serving
 
 pytestmark = pytest.mark.django_db
@@ -29,83 +32,29 @@ CLIENT_SECRET = "EalpenladenStandinSecret"
 WEBHOOK_ID = "8PT597110X687430LKGECATA"
 
 
-@pytest.fixture
-def standin(client):
-    """The stand-in, delivering its events to /webhooks/paypal/ through the test client (in the test's thread)."""
-
-    def deliver(body, headers):
-        extra = events.django_headers(headers)
-        return client.post("/webhooks/paypal/", body, content_type="application/json", **extra).status_code
-
-    with serving(
-        webhook_id=WEBHOOK_ID,
-        deliver=deliver,
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        enabled_events=PROVIDERS["paypal"].webhook_events,
-    ) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def paypal_settings(settings, standin):
-    standin.configure(settings)
-    settings.PROVIDER_TIMEOUT = 2
-    settings.SITE_URL = "https://alpenladen.example.ch"
-    return settings
+standin = online.client_standin(
+    serving,
+    "/webhooks/paypal/",
+    lambda headers: {"content_type": "application/json", **events.django_headers(headers)},
+    webhook_id=WEBHOOK_ID,
+    client_id=CLIENT_ID,
+    client_secret=CLIENT_SECRET,
+    enabled_events=PROVIDERS["paypal"].webhook_events,
+)
+paypal_settings = online.standin_settings(2, "https://alpenladen.example.ch")
 
 
 @pytest.fixture
 def paypal(store, paypal_settings):
     """The store offers PayPal."""
-    PaymentMethod.objects.update_or_create(code="paypal", defaults={"is_enabled": True, "position": 0})
+    online.enable("paypal")
     return PROVIDERS["paypal"]
 
 
 @pytest.fixture
 def order(place, fondue, paypal):
     """An order of CHF 129.– to pay by PayPal, whose shopper was sent to approve a PayPal order of the stand-in."""
-    order = place(fondue, payment_method="paypal")
-    payments.start_payment(order, None)
-    return order
-
-
-def attempt(order) -> Payment:
-    return order.payments.order_by("pk").last()
-
-
-def paypal_order(order) -> str:
-    return attempt(order).provider_reference
-
-
-def status(order) -> str:
-    order.refresh_from_db()
-    return order.payment_status
-
-
-def order_url(order) -> str:
-    with translation.override("en"):
-        return order.get_absolute_url()
-
-
-def shopper_page(client, order, query="") -> str:
-    return client.get(order_url(order) + query).content.decode()
-
-
-def badge(html: str) -> str:
-    return re.search(r'Payment:</span> <span class="badge-status badge-status--[a-z_]+">([^<]+)</span>', html).group(1)
-
-
-def back_office(client, order) -> str:
-    return client.get(f"/backoffice/orders/{order.number}/").content.decode()
-
-
-def count(order, type) -> int:
-    return order.events.filter(type=type).count()
-
-
-def paid_events(order) -> int:
-    return order.events.filter(type=OrderEvent.Type.PAYMENT_STATUS, new_value="paid").count()
+    return online.sent_to_pay(place, fondue, "paypal")
 
 
 def captures(standin) -> list[str]:
@@ -676,21 +625,11 @@ def test_a_signed_event_with_a_wrong_amount_is_stored_rejected(order, standin, c
 
 # --- Reconciliation -----------------------------------------------------------------------------------------------
 
-T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
-
 
 @pytest.fixture
 def late_order(clock, place, fondue, paypal):
     """An order whose shopper went to PayPal at T0; no webhook arrives."""
-    order = place(fondue, payment_method="paypal")
-    payments.start_payment(order, None)
-    return order
+    return online.sent_to_pay(place, fondue, "paypal")
 
 
 def test_reconciliation_captures_an_approved_order(late_order, standin, clock, commit):

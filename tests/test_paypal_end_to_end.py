@@ -6,118 +6,45 @@ is made by the pipeline. The shopper and the merchant use the test client on the
 
 Every test here refuses connections to anything but this machine (``only_this_machine``)."""
 
-import re
-import socket
-import urllib.error
-import urllib.parse
-import urllib.request
-from decimal import Decimal
-from urllib.parse import urlsplit
-
 import pytest
-from django.urls import reverse
-from django.utils import translation
 
 from notifications.models import OutgoingEmail
 from orders.models import Order
-from payments.models import Payment, PaymentMethod, Refund, WebhookEvent
+from payments.models import Payment, Refund, WebhookEvent
 from payments.providers import PROVIDERS
-from tests.factories import ProductFactory, StaffFactory
+from tests import online
+from tests.factories import StaffFactory
+from tests.online import (
+    browse,
+    en,
+    error_alerts,
+    local,
+    only_this_machine,  # noqa: F401 (an autouse fixture: nothing leaves the machine)
+    order_url,
+)
 from tests.paypal_standin import serving
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ADDRESS = {
-    "shipping_name": "Anna Muster",
-    "shipping_street": "Bahnhofstrasse 1",
-    "shipping_postcode": "8001",
-    "shipping_city": "Zürich",
-    "shipping_country": "CH",
-    "billing_same": "on",
-}
-
-
-@pytest.fixture(autouse=True)
-def only_this_machine(monkeypatch):
-    """Nothing may leave the machine: resolving any other host than this one fails the test."""
-    resolve = socket.getaddrinfo
-
-    def local_only(host, *args, **kwargs):
-        if host not in ("127.0.0.1", "localhost", "::1", None):
-            raise AssertionError(f"a test tried to reach {host}")
-        return resolve(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", local_only)
+standin = online.live_standin(
+    serving,
+    "/webhooks/paypal/",
+    webhook_id="1JE4291016473214C",
+    client_id="AendToEndClient",
+    client_secret="EendToEndSecret",
+    enabled_events=PROVIDERS["paypal"].webhook_events,
+)
+paypal_settings = online.standin_settings(1)
 
 
 @pytest.fixture
-def standin(live_server):
-    with serving(
-        webhook_url=live_server.url + "/webhooks/paypal/",
-        webhook_id="1JE4291016473214C",
-        client_id="AendToEndClient",
-        client_secret="EendToEndSecret",
-        enabled_events=PROVIDERS["paypal"].webhook_events,
-    ) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def paypal_settings(settings, standin, live_server):
-    standin.configure(settings)
-    settings.SITE_URL = live_server.url
-    settings.PROVIDER_TIMEOUT = 1
-    return settings
-
-
-@pytest.fixture
-def shop(store, shipping, paypal_settings):
-    PaymentMethod.objects.update_or_create(code="paypal", defaults={"is_enabled": True, "position": 0})
-    return ProductFactory(name="Fondue Set", sku="FON-1", price=Decimal("129.00"), stock=20)
-
-
-@pytest.fixture
-def shopper(client):
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
-
-
-def en(name, **kwargs) -> str:
-    with translation.override("en"):
-        return reverse(name, kwargs=kwargs or None)
-
-
-def order_url(order) -> str:
-    with translation.override("en"):
-        return order.get_absolute_url()
+def shop(store, shipping, paypal_settings, fondue):
+    online.enable("paypal")
+    return fondue
 
 
 def check_out(shopper, product, shipping):
-    assert shopper.post(en("cart:add"), {"product": product.pk, "quantity": 1}).status_code == 302
-    assert "PayPal" in shopper.get(en("checkout:checkout")).content.decode()
-    data = {"email": "anna@example.ch", "payment_method": "paypal", "shipping_method": shipping["post"].pk, **ADDRESS}
-    return shopper.post(en("checkout:checkout"), data)
-
-
-def browse(url: str, form: dict | None = None) -> tuple[int, str, str]:
-    """What a browser does with the stand-in's page: (status, Location, body), redirects not followed."""
-
-    class Stay(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):
-            return None
-
-    data = urllib.parse.urlencode(form).encode() if form is not None else None
-    opener = urllib.request.build_opener(Stay)
-    try:
-        with opener.open(urllib.request.Request(url, data=data), timeout=30) as response:
-            return response.status, response.headers.get("Location", ""), response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers.get("Location", ""), error.read().decode()
-
-
-def local(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+    return online.check_out(shopper, product, shipping, "paypal", "PayPal")
 
 
 def test_a_shopper_pays_with_paypal_and_the_merchant_refunds(shopper, shop, shipping, standin, live_server):
@@ -194,10 +121,6 @@ def test_a_shopper_who_cancels_on_paypals_page_keeps_the_order(shopper, shop, sh
     assert not standin.sent_events and order.payments.get().status == "pending"
     again = shopper.post(en("checkout:pay", token=order.token))  # the same PayPal order again
     assert again["Location"] == response["Location"]
-
-
-def error_alerts(html: str) -> list[str]:
-    return re.findall(r'<div class="message message--error" role="alert">([^<]*)</div>', html)
 
 
 @pytest.mark.parametrize("trouble", ["down", "slow"])

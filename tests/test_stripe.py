@@ -3,12 +3,11 @@ API (``tests.stripe_standin``), whose events are signed with the library's own h
 through the test client. What the shopper and the merchant see, and what the data must be."""
 
 import datetime as dt
-import re
 from decimal import Decimal
 
 import pytest
 import time_machine
-from django.utils import timezone, translation
+from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from notifications.models import OutgoingEmail
@@ -16,9 +15,12 @@ from orders import services as order_services
 from orders.models import OrderEvent
 from payments import services as payments
 from payments import tasks
-from payments.models import Payment, PaymentMethod, Refund, WebhookEvent
+from payments.models import Payment, Refund, WebhookEvent
 from payments.providers import PROVIDERS
+from tests import online
 from tests import stripe_events as events
+from tests.online import T0, back_office, badge, count, order_url, paid_events, shopper_page, status
+from tests.online import latest_reference as session_of
 from tests.stripe_standin import serving
 
 pytestmark = pytest.mark.django_db
@@ -27,89 +29,33 @@ SECRET_KEY = "sk_test_alpenladen_standin"
 WEBHOOK_SECRET = "whsec_alpenladen_standin"
 
 
-@pytest.fixture
-def standin(client):
-    """The stand-in, delivering its events to /webhooks/stripe/ through the test client (in the test's thread)."""
-
-    def deliver(body, headers):
-        response = client.post(
-            "/webhooks/stripe/",
-            body,
-            content_type=headers["Content-Type"],
-            HTTP_STRIPE_SIGNATURE=headers["Stripe-Signature"],
-        )
-        return response.status_code
-
-    with serving(
-        webhook_secret=WEBHOOK_SECRET,
-        deliver=deliver,
-        api_key=SECRET_KEY,
-        enabled_events=PROVIDERS["stripe"].webhook_events,
-    ) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def stripe_settings(settings, standin):
-    standin.configure(settings)
-    settings.PROVIDER_TIMEOUT = 2
-    settings.SITE_URL = "https://alpenladen.example.ch"
-    return settings
+standin = online.client_standin(
+    serving,
+    "/webhooks/stripe/",
+    online.signed_in("Stripe-Signature"),
+    webhook_secret=WEBHOOK_SECRET,
+    api_key=SECRET_KEY,
+    enabled_events=PROVIDERS["stripe"].webhook_events,
+)
+stripe_settings = online.standin_settings(2, "https://alpenladen.example.ch")
 
 
 @pytest.fixture
 def stripe_enabled(store, stripe_settings):
     """The store offers "Card or TWINT" (Stripe)."""
-    PaymentMethod.objects.update_or_create(code="stripe", defaults={"is_enabled": True, "position": 0})
+    online.enable("stripe")
     return PROVIDERS["stripe"]
 
 
 @pytest.fixture
 def order(place, fondue, stripe_enabled):
     """An order of CHF 129.– to pay by Stripe, whose shopper was sent to a Checkout Session of the stand-in."""
-    order = place(fondue, payment_method="stripe")
-    payments.start_payment(order, None)
-    return order
+    return online.sent_to_pay(place, fondue, "stripe")
 
 
 def attempt(order) -> Payment:
+    """The order's one attempt (there must be only one)."""
     return order.payments.get()
-
-
-def session_of(order) -> str:
-    return order.payments.order_by("pk").last().provider_reference
-
-
-def status(order) -> str:
-    order.refresh_from_db()
-    return order.payment_status
-
-
-def order_url(order) -> str:
-    """The shopper's order page, in English (a request leaves its own language active)."""
-    with translation.override("en"):
-        return order.get_absolute_url()
-
-
-def shopper_page(client, order, query="") -> str:
-    return client.get(order_url(order) + query).content.decode()
-
-
-def badge(html: str) -> str:
-    """The payment status badge of the shopper's order page."""
-    return re.search(r'Payment:</span> <span class="badge-status badge-status--[a-z_]+">([^<]+)</span>', html).group(1)
-
-
-def back_office(client, order) -> str:
-    return client.get(f"/backoffice/orders/{order.number}/").content.decode()
-
-
-def count(order, type, **data) -> int:
-    return order.events.filter(type=type, **{f"data__{k}": v for k, v in data.items()}).count()
-
-
-def paid_events(order) -> int:
-    return order.events.filter(type=OrderEvent.Type.PAYMENT_STATUS, new_value="paid").count()
 
 
 # --- The stand-in answers as Stripe documents -------------------------------------------------------------------
@@ -502,21 +448,11 @@ def test_with_the_broker_down_the_event_is_kept_and_the_sweep_applies_it_once(or
 
 # --- Reconciliation -----------------------------------------------------------------------------------------------
 
-T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
-
 
 @pytest.fixture
 def late_order(clock, place, fondue, stripe_enabled):
     """An order whose shopper went to Stripe at T0; Stripe's webhook never arrives."""
-    order = place(fondue, payment_method="stripe")
-    payments.start_payment(order, None)
-    return order
+    return online.sent_to_pay(place, fondue, "stripe")
 
 
 def asked(standin, order) -> int:
