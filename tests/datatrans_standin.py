@@ -20,130 +20,94 @@ status, signed afresh), ``flush`` (the webhooks of API calls, held until asked: 
 ``fail_next`` / ``hang_next`` (errors and time-outs); ``calls`` and ``sent_events`` tell what happened.
 """
 
-import base64
 import copy
 import html
 import json
+import os
 import re
-import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable
-from contextlib import contextmanager
-from dataclasses import dataclass
 
-from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests import datatrans_events as events
+from tests import standin
+from tests.standin import Call, ProviderError, ProviderStandIn, basic_credentials, button, money
 
-Deliver = Callable[[bytes, dict], int]  # (raw body, headers) -> the HTTP status the shop answered
 LIFETIME = 30 * 60  # a transactionId is valid for 30 minutes
 METHODS = {"card": events.CARD_METHODS, "twint": ("TWI",), "postfinance": ("PFC",)}
 KNOWN_METHODS = {*events.CARD_METHODS, "TWI", "PFC", "PEF", "PAP"}
 
 
-class DatatransFault(Exception):
+class DatatransFault(ProviderError):
     """An error answer in Datatrans's shape."""
 
     def __init__(self, status: int, message: str, code: str = "INVALID_PROPERTY"):
-        super().__init__(message)
-        self.status, self.body = status, events.error(message, code)
+        super().__init__(status, events.error(message, code), message)
 
 
-def money(amount: int, currency: str) -> str:
-    return f"{currency.upper()} {amount / 100:,.2f}"
-
-
-@dataclass
-class Call:
-    """One API request the stand-in received."""
-
-    method: str
-    path: str
-    body: dict | None
-    idempotency_key: str | None
-    status: int = 0
-
-
-@dataclass
-class Delivery:
-    """One webhook the stand-in posted (or tried to): the status sent, and what the shop answered (None: not sent)."""
-
-    transaction: dict
-    body: bytes
-    headers: dict
-    status: int | None = None
-    error: str = ""
+class Delivery(standin.Delivery):
+    """One webhook the stand-in posted (or tried to): the transaction's status sent, and what the shop answered."""
 
     @property
-    def type(self) -> str:
+    def transaction(self) -> dict:
+        return self.event
+
+    @staticmethod
+    def type_of(event: dict) -> str:
         """``payment.settled``, ``credit.settled``…"""
-        return f"{self.transaction['type']}.{self.transaction['status']}"
+        return f"{event['type']}.{event['status']}"
 
 
-@dataclass
-class Fault:
-    path: str | re.Pattern
-    method: str | None
-    kind: str  # "fail" | "hang"
-    times: int
-    status: int = 500
-    body: dict | None = None
-    seconds: float = 0.0
-
-    def matches(self, method: str, path: str) -> bool:
-        if self.method and self.method.upper() != method:
-            return False
-        return bool(self.path.fullmatch(path)) if isinstance(self.path, re.Pattern) else self.path == path
-
-
-class DatatransStandIn(HTTPServer):
+class DatatransStandIn(ProviderStandIn):
     """Datatrans's API and Payment Page, in memory. See the module's docstring."""
+
+    PROVIDER = "Datatrans"
+    PAGE_THEME = (
+        "--page: #f3f5f7; --text: #1d2633; --radius: 8px; --shadow: rgba(0, 0, 0, .1); --heading: #0a5c8a;"
+        " --muted: #5b6675; --ghost: #5b6675; --border: #c9d1da; --primary: #0a5c8a;"
+    )
+    ROUTES = (
+        ("POST", r"/v1/transactions", "_init_transaction"),
+        ("GET", r"/v1/transactions/(?P<id>\d+)", "_status"),
+        ("POST", r"/v1/transactions/(?P<id>\d+)/settle", "_settle"),
+        ("POST", r"/v1/transactions/(?P<id>\d+)/cancel", "_cancel"),
+        ("POST", r"/v1/transactions/(?P<id>\d+)/credit", "_credit_call"),
+    )
+    PORT = 12112
+    WEBHOOK_PATH = "/webhooks/datatrans/"
+    SENDS = "webhooks"
+    SHOP_SETTINGS = (
+        "DATATRANS_MERCHANT_ID",
+        "DATATRANS_PASSWORD",
+        "DATATRANS_HMAC_KEY",
+        "DATATRANS_API_BASE",
+        "DATATRANS_PAY_BASE",
+    )
+    Delivery = Delivery
 
     def __init__(
         self,
         webhook_url: str | None = None,
         hmac_key: str = "6a" * 32,
         *,
-        deliver: Deliver | None = None,
         merchant_id: str = "1100000000",
         password: str = "standin-password",
-        webhook_delay: float | None = 0.0,
-        api_event_delay: float | None = None,
-        host: str = "127.0.0.1",
-        port: int = 0,
+        **options,
     ):
-        """``webhook_url`` (or ``deliver``, a callable taking the raw body and the headers) receives the webhooks
-        when the init named none; ``webhook_delay``: seconds between the Payment Page's redirect and its webhook
-        (0: sent before the redirect; None: held until ``flush()``); ``api_event_delay``: the same for the webhooks
-        of API calls (settle, cancel, credit), None by default."""
-        super().__init__(host=host, port=port, threaded=True)
-        self.webhook_url, self.hmac_key, self.deliver = webhook_url, hmac_key, deliver
-        self.merchant_id, self.password = merchant_id, password
-        self.webhook_delay, self.api_event_delay = webhook_delay, api_event_delay
-        self.lock = threading.RLock()
+        """``webhook_url`` (or ``deliver``) receives the webhooks when the init named none, signed with
+        ``hmac_key``; ``merchant_id`` / ``password``: the Basic auth accepted; ``webhook_delay``, ``api_event_delay``
+        (the webhooks of settle, cancel, credit), ``host``, ``port``: see ``ProviderStandIn``."""
+        super().__init__(webhook_url, **options)
+        self.hmac_key, self.merchant_id, self.password = hmac_key, merchant_id, password
         self.transactions: dict[str, dict] = {}
-        self.calls: list[Call] = []
-        self.sent_events: list[Delivery] = []
-        self.held: list[dict] = []
         self._init: dict[str, dict] = {}  # per transaction: the init's body (redirect, webhook, autoSettle, methods)
         self._created: dict[str, float] = {}
-        self._webhooks: dict[
-            str, str
-        ] = {}  # per transaction: the webhook URL its init named (a credit: its original's)
-        self._idempotent: dict[str, tuple] = {}
-        self._faults: list[Fault] = []
-        self._timers: list[threading.Timer] = []
-        self.expect_request(re.compile(r"/.*")).respond_with_handler(self._handle)
-
-    # Lifecycle -------------------------------------------------------------------------------------------------
+        self._webhooks: dict[str, str] = {}  # per transaction: the webhook its init named (a credit: its original's)
 
     @property
-    def url(self) -> str:
-        """The base to put in ``settings.DATATRANS_API_BASE`` and ``DATATRANS_PAY_BASE``."""
-        return self.url_for("/").rstrip("/")
+    def held(self) -> list[dict]:
+        """The webhooks held back (``flush()`` sends them)."""
+        return self.held_events
 
     def configure(self, settings) -> None:
         """Point the shop at this stand-in: its merchant id, password and HMAC key, its address."""
@@ -154,15 +118,9 @@ class DatatransStandIn(HTTPServer):
         settings.DATATRANS_PAY_BASE = self.url
         settings.DATATRANS_MODE = "sandbox"
 
-    def stop(self) -> None:
-        for timer in list(self._timers):
-            timer.cancel()
-        super().stop()
-
-    def wait_for_deliveries(self, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        for timer in list(self._timers):
-            timer.join(max(0.0, deadline - time.monotonic()))
+    @classmethod
+    def add_arguments(cls, parser) -> None:
+        parser.add_argument("--hmac-key", default=os.environ.get("DATATRANS_HMAC_KEY", "6a" * 32))
 
     # Driving it from a test ------------------------------------------------------------------------------------
 
@@ -217,129 +175,54 @@ class DatatransStandIn(HTTPServer):
             "User-Agent": "Datatrans-Webhook",
             events.HEADER: signature or events.signature_header(body, key or self.hmac_key, timestamp_ms),
         }
-        delivery = Delivery(copy.deepcopy(tx), body, headers)
-        with self.lock:
-            self.sent_events.append(delivery)
-            url = self._webhooks.get(tx["transactionId"]) or self.webhook_url
-        try:
-            if self.deliver is not None:
-                delivery.status = self.deliver(body, headers)
-            elif url:
-                request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-                with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (a local URL)
-                    delivery.status = response.status
-        except urllib.error.HTTPError as error:
-            delivery.status, delivery.error = error.code, error.read().decode(errors="replace")
-        except OSError as error:
-            delivery.error = str(error)
-        return delivery
+        return self._post(Delivery(copy.deepcopy(tx), body, headers))
 
     def resend(self, delivery: Delivery, **kwargs) -> Delivery:
         """Datatrans retrying a delivery: the same body, signed afresh (a new t)."""
         time.sleep(0.002)  # a new millisecond
         return self.send(json.loads(delivery.body), **kwargs)
 
-    def flush(self) -> list[Delivery]:
-        """Send the webhooks held back (``api_event_delay`` or ``webhook_delay`` None), in order."""
-        with self.lock:
-            held, self.held = self.held, []
-        return [self.send(tx) for tx in held]
+    def _send(self, tx: dict) -> Delivery:
+        return self.send(tx)
 
-    def fail_next(self, path, status: int = 500, body: dict | None = None, *, method=None, times=1):
-        """The next ``times`` requests to ``path`` (exact, or a compiled pattern) answer ``status`` with ``body``."""
-        if body is None:
-            body = events.error("Internal server error", "UNKNOWN_ERROR") if status >= 500 else events.error("Bad")
-        with self.lock:
-            self._faults.append(Fault(path, method, "fail", times, status, body))
-
-    def hang_next(self, path, seconds: float, *, method=None, times=1):
-        """The next ``times`` requests to ``path`` are answered after ``seconds`` (carried out all the same)."""
-        with self.lock:
-            self._faults.append(Fault(path, method, "hang", times, seconds=seconds))
-
-    def calls_to(self, path: str, method: str | None = None) -> list[Call]:
-        with self.lock:
-            return [c for c in self.calls if c.path == path and (method is None or c.method == method.upper())]
-
-    @property
-    def sent_types(self) -> list[str]:
-        with self.lock:
-            return [delivery.type for delivery in self.sent_events]
+    def _webhook_url(self, tx: dict) -> str | None:
+        return self._webhooks.get(tx["transactionId"]) or self.webhook_url
 
     # The HTTP side -----------------------------------------------------------------------------------------------
 
-    ROUTES = (
-        ("POST", r"/v1/transactions", "_init_transaction"),
-        ("GET", r"/v1/transactions/(?P<id>\d+)", "_status"),
-        ("POST", r"/v1/transactions/(?P<id>\d+)/settle", "_settle"),
-        ("POST", r"/v1/transactions/(?P<id>\d+)/cancel", "_cancel"),
-        ("POST", r"/v1/transactions/(?P<id>\d+)/credit", "_credit_call"),
-    )
+    def _serve_page(self, request: Request) -> Response | None:
+        return self._payment_page(request) if request.path.startswith("/v1/start/") else None
 
-    def _handle(self, request: Request) -> Response:
-        if request.path.startswith("/v1/start/"):
-            return self._payment_page(request)
-        key = request.headers.get("Idempotency-Key")
-        call = Call(request.method, request.path, None, key)
-        with self.lock:
-            self.calls.append(call)
-        try:
-            fault = self._take_fault(request.method, request.path)
-            if fault is not None and fault.kind == "hang":
-                time.sleep(fault.seconds)
-            elif fault is not None:
-                call.status = fault.status
-                return self._json(fault.body, fault.status)
-            self._authenticate(request)
-            body = None
-            if request.method == "POST":
-                try:
-                    body = json.loads(request.get_data() or b"{}")
-                except ValueError:
-                    raise DatatransFault(400, "Invalid JSON payload", "INVALID_JSON_PAYLOAD") from None
-                if not isinstance(body, dict):
-                    raise DatatransFault(400, "Invalid JSON payload", "INVALID_JSON_PAYLOAD")
-            call.body = body
-            status, answer, headers = self._route(request.method, request.path, body, key)
-        except DatatransFault as error:
-            status, answer, headers = error.status, error.body, {}
-        call.status = status
-        return self._json(answer, status, headers)
+    def _answer(self, request: Request, call: Call) -> tuple[int, dict | None, dict]:
+        self._authenticate(request)
+        body = None
+        if request.method == "POST":
+            try:
+                body = json.loads(request.get_data() or b"{}")
+            except ValueError:
+                raise DatatransFault(400, "Invalid JSON payload", "INVALID_JSON_PAYLOAD") from None
+            if not isinstance(body, dict):
+                raise DatatransFault(400, "Invalid JSON payload", "INVALID_JSON_PAYLOAD")
+        call.body = body
+        return self._route(request.method, request.path, body, call.idempotency_key)
 
-    @staticmethod
-    def _json(body, status: int, headers: dict | None = None) -> Response:
+    def _json(self, body, status: int, headers: dict, call: Call | None = None) -> Response:
         if body is None:
-            return Response(b"", status, headers or {})
-        return Response(json.dumps(body), status, headers or {}, content_type="application/json")
+            return Response(b"", status, headers)
+        return Response(json.dumps(body), status, headers, content_type="application/json")
 
-    def _take_fault(self, method: str, path: str) -> Fault | None:
-        with self.lock:
-            for fault in self._faults:
-                if fault.matches(method, path):
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
+    def _fault_body(self, status: int) -> dict:
+        return events.error("Internal server error", "UNKNOWN_ERROR") if status >= 500 else events.error("Bad")
+
+    def _no_route(self, method: str, path: str) -> DatatransFault:
+        return DatatransFault(404, f"No endpoint {method} {path}", "NOT_FOUND")
 
     def _authenticate(self, request: Request) -> None:
-        header = request.headers.get("Authorization", "")
-        try:
-            user, _, password = base64.b64decode(header.removeprefix("Basic ")).decode().partition(":")
-        except ValueError:
-            user = password = ""
-        if not header.startswith("Basic ") or (user, password) != (self.merchant_id, self.password):
+        if basic_credentials(request) != (self.merchant_id, self.password):
             raise DatatransFault(401, "Incorrect merchantId or password", "UNAUTHORIZED")
 
     def _route(self, method: str, path: str, body: dict | None, key: str | None):
-        found = [
-            (name, match)
-            for route_method, pattern, name in self.ROUTES
-            if route_method == method and (match := re.fullmatch(pattern, path))
-        ]
-        if not found:
-            raise DatatransFault(404, f"No endpoint {method} {path}", "NOT_FOUND")
-        name, match = found[0]
+        handler, ids = self._endpoint(method, path)
         with self.lock:
             if method == "POST" and key and key in self._idempotent:
                 first_path, first_body, answer = self._idempotent[key]
@@ -350,7 +233,7 @@ class DatatransStandIn(HTTPServer):
                         "IDEMPOTENCY_KEY_REUSED",
                     )
                 return copy.deepcopy(answer)
-            answer = copy.deepcopy(getattr(self, name)(body, **match.groupdict()))
+            answer = copy.deepcopy(handler(body, **ids))
             if method == "POST" and key:
                 self._idempotent[key] = (path, copy.deepcopy(body), copy.deepcopy(answer))
         return answer
@@ -533,29 +416,7 @@ class DatatransStandIn(HTTPServer):
     # Webhooks ------------------------------------------------------------------------------------------------------
 
     def _api_event(self, tx: dict) -> None:
-        """The webhook an API call causes: held until ``flush()``, or sent after ``api_event_delay`` seconds."""
-        if self.api_event_delay is None:
-            self.held.append(copy.deepcopy(tx))
-        else:
-            self._later(self.api_event_delay, copy.deepcopy(tx))
-
-    def _send_or_return(self, tx: dict, send: bool):
-        return self.send(tx) if send else tx
-
-    def _later(self, seconds: float, tx: dict) -> None:
-        timer = threading.Timer(seconds, self.send, args=(tx,))
-        timer.daemon = True
-        self._timers.append(timer)
-        timer.start()
-
-    def _page_webhook(self, tx: dict) -> None:
-        if self.webhook_delay is None:
-            with self.lock:
-                self.held.append(tx)
-        elif self.webhook_delay:
-            self._later(self.webhook_delay, tx)
-        else:
-            self.send(tx)
+        super()._api_event(copy.deepcopy(tx))  # as it is now: the transaction changes on
 
     # The Payment Page ----------------------------------------------------------------------------------------------
 
@@ -566,9 +427,8 @@ class DatatransStandIn(HTTPServer):
             tx = copy.deepcopy(self.transactions[transaction_id]) if known else None
             init = copy.deepcopy(self._init.get(transaction_id, {}))
             expired = known and self._expired(transaction_id)
-        title = "Datatrans test page"
         if tx is None:
-            return self._page(title, "<p>Something went wrong: this payment page does not exist.</p>", 404)
+            return self._page("<p>Something went wrong: this payment page does not exist.</p>", 404)
         redirect = init.get("redirect") or {}
         if request.method == "POST" and tx["status"] == "initialized" and not expired:
             action = request.form.get("action", "")
@@ -583,101 +443,41 @@ class DatatransStandIn(HTTPServer):
                     else:
                         done = url = None
             except ValueError as error:
-                return self._page(title, f"<p>{html.escape(str(error))}</p>", 400)
+                return self._page(f"<p>{html.escape(str(error))}</p>", 400)
             if done is not None:
-                self._page_webhook(done)
-                if not url:
-                    return self._page(title, "<p>Done. You can close this page.</p>")
-                return Response("", 303, {"Location": f"{url}"})
+                self._page_event(done)
+                return self._redirect(url)
         if tx["status"] != "initialized" or expired:
             state = "has expired" if expired else f"is {tx['status']}"
-            return self._page(title, f"<p>This transaction {state}.</p>", 410)
+            return self._page(f"<p>This transaction {state}.</p>", 410)
         amount = html.escape(money(init.get("amount", 0), tx["currency"]))
-        button = (
-            '<form method="post"><input type="hidden" name="action" value="{0}">'
-            '<button type="submit"{2}>{1}</button></form>'
-        )
         allowed = init.get("paymentMethods") or list(KNOWN_METHODS)
         buttons = []
         if any(m in allowed for m in events.CARD_METHODS):
-            buttons.append(button.format("card", "Pay by card", ' class="primary"'))
+            buttons.append(button("card", "Pay by card", "primary"))
         if "TWI" in allowed:
-            buttons.append(button.format("twint", "Pay with TWINT", ' class="primary"'))
+            buttons.append(button("twint", "Pay with TWINT", "primary"))
         if "PFC" in allowed:
-            buttons.append(button.format("postfinance", "Pay with PostFinance", ' class="primary"'))
-        buttons.append(button.format("decline", "Decline", ""))
+            buttons.append(button("postfinance", "Pay with PostFinance", "primary"))
+        buttons.append(button("decline", "Decline"))
         card_note = " Visa 4900 0000 0000 0004." if any(m in allowed for m in events.CARD_METHODS) else ""
-        buttons.append(button.format("cancel", "Cancel", ' class="ghost"'))
+        buttons.append(button("cancel", "Cancel", "ghost"))
         body = (
             f'<p class="amount">{amount}</p><p>Reference {html.escape(tx["refno"])}</p>'
             f'<p class="muted">Test mode: no money moves.{card_note}</p>{"".join(buttons)}'
         )
-        return self._page(title, body)
-
-    @staticmethod
-    def _page(title: str, body: str, status: int = 200) -> Response:
-        page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; background: #f3f5f7; color: #1d2633; margin: 0; }}
-main {{ max-width: 26rem; margin: 4rem auto; background: #fff; padding: 2rem; border-radius: 8px;
-       box-shadow: 0 2px 12px rgba(0, 0, 0, .1); }}
-h1 {{ font-size: 1.1rem; color: #0a5c8a; margin-top: 0; }}
-.amount {{ font-size: 2rem; font-weight: 600; margin: .5rem 0; }}
-.muted {{ color: #5b6675; font-size: .9rem; }}
-form {{ margin: .5rem 0; }}
-button {{ width: 100%; padding: .75rem; font-size: 1rem; border-radius: 6px; border: 1px solid #c9d1da;
-         background: #fff; cursor: pointer; }}
-button.primary {{ background: #0a5c8a; color: #fff; border-color: #0a5c8a; }}
-button.ghost {{ border: 0; color: #5b6675; }}
-</style></head>
-<body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"""
-        return Response(page, status, content_type="text/html; charset=utf-8")
+        return self._page(body)
 
 
-@contextmanager
 def serving(**options):
-    """A started stand-in (``DatatransStandIn(**options)``), stopped at the end; an error one of its handlers met is
-    raised then, so that a test never passes over a request the stand-in could not answer."""
-    server = DatatransStandIn(**options)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        server.check_handler_errors()
+    """A started stand-in (``DatatransStandIn(**options)``), stopped at the end (see ``tests.standin.serving``)."""
+    return standin.serving(DatatransStandIn, **options)
 
 
 def main() -> None:
     """Datatrans's API and Payment Page on http://127.0.0.1:12112, posting its webhooks to the shop served by
     ``make run`` — to try card, TWINT and PostFinance payments, settlement and credits without a Datatrans account."""
-    import argparse
-    import os
-
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("STANDIN_PORT", "12112")))
-    parser.add_argument("--shop", default=os.environ.get("SITE_URL", "http://127.0.0.1:8000"), help="the shop's URL")
-    parser.add_argument("--hmac-key", default=os.environ.get("DATATRANS_HMAC_KEY", "6a" * 32))
-    options = parser.parse_args()
-    standin = DatatransStandIn(
-        webhook_url=options.shop.rstrip("/") + "/webhooks/datatrans/",
-        hmac_key=options.hmac_key,
-        api_event_delay=0.5,
-        port=options.port,
-    )
-    standin.start()
-    print(
-        f"Datatrans stand-in on {standin.url}, sending its webhooks to {standin.webhook_url}. Serve the shop with:\n"
-        f"  DATATRANS_MERCHANT_ID={standin.merchant_id} DATATRANS_PASSWORD={standin.password} "
-        f"DATATRANS_HMAC_KEY={options.hmac_key} DATATRANS_API_BASE={standin.url} DATATRANS_PAY_BASE={standin.url} "
-        "make run\n"
-        "Ctrl-C stops it."
-    )
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        standin.stop()
+    standin.main(DatatransStandIn, main.__doc__)
 
 
 if __name__ == "__main__":

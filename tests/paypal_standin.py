@@ -24,37 +24,29 @@ too: ``approve``, ``expire``, ``deny`` (the next capture is declined), ``refund_
 happened. Standalone: ``python -m tests.paypal_standin --shop http://127.0.0.1:8000``.
 """
 
-import base64
 import copy
 import datetime as dt
 import html
 import json
 import re
-import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable
-from contextlib import contextmanager
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
-from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests import paypal_events as events
+from tests import standin
+from tests.standin import ProviderError, ProviderStandIn, basic_credentials, button
 
-Deliver = Callable[[bytes, dict], int]  # (raw body, headers) -> the HTTP status the shop answered
 ORDER_LIFETIME = 3 * 3600  # seconds an order lives unapproved
 
 
-class PayPalFault(Exception):
+class PayPalFault(ProviderError):
     """An error answer in PayPal's shape."""
 
     def __init__(self, status: int, name: str, message: str, issue: str = "", description: str = ""):
-        super().__init__(message)
-        self.status, self.body = status, events.error(status, name, message, issue, description)
+        super().__init__(status, events.error(status, name, message, issue, description), message)
 
 
 def unprocessable(issue: str, description: str) -> PayPalFault:
@@ -99,47 +91,20 @@ def amount_text(amount: dict) -> str:
     return f"{amount['currency_code']} {Decimal(amount['value']):,.2f}"
 
 
-@dataclass
-class Call:
-    """One API request the stand-in received."""
-
-    method: str
-    path: str
-    body: dict | None
-    request_id: str | None
-    status: int = 0
-    replayed: bool = False
-
-
-@dataclass
-class Delivery:
-    """One webhook the stand-in posted (or tried to): the event, and what the shop answered (None: not sent)."""
-
-    event: dict
-    body: bytes
-    headers: dict
-    status: int | None = None
-    error: str = ""
+class Call(standin.Call):
+    """One API request the stand-in received; ``request_id``: its ``PayPal-Request-Id``."""
 
     @property
-    def type(self) -> str:
-        return self.event["event_type"]
+    def request_id(self) -> str | None:
+        return self.idempotency_key
 
 
-@dataclass
-class Fault:
-    path: str | re.Pattern
-    method: str | None
-    kind: str  # "fail" | "hang"
-    times: int
-    status: int = 500
-    body: dict | None = None
-    seconds: float = 0.0
+class Delivery(standin.Delivery):
+    """One webhook the stand-in posted (or tried to); its type in the event's ``event_type``."""
 
-    def matches(self, method: str, path: str) -> bool:
-        if self.method and self.method.upper() != method:
-            return False
-        return bool(self.path.fullmatch(path)) if isinstance(self.path, re.Pattern) else self.path == path
+    @staticmethod
+    def type_of(event: dict) -> str:
+        return event["event_type"]
 
 
 DEFAULT_FAULTS = {
@@ -154,59 +119,55 @@ DEFAULT_FAULTS = {
 }
 
 
-class PayPalStandIn(HTTPServer):
+class PayPalStandIn(ProviderStandIn):
     """PayPal's API and approval page, in memory. See the module's docstring."""
+
+    PROVIDER = "PayPal"
+    PAGE_THEME = (
+        "--page: #f5f7fa; --text: #001c64; --shadow: rgba(0, 28, 100, .12); --heading: #003087; --muted: #515354;"
+        " --ghost: #0070e0; --button-radius: 999px; --primary: #ffc439; --on-primary: #001c64; --primary-weight: 600;"
+    )
+    IDEMPOTENCY_HEADER = "PayPal-Request-Id"
+    ROUTES = (
+        ("POST", r"/v2/checkout/orders", "_create_order"),
+        ("GET", r"/v2/checkout/orders/(?P<id>[^/]+)", "_get_order"),
+        ("POST", r"/v2/checkout/orders/(?P<id>[^/]+)/capture", "_capture_order"),
+        ("GET", r"/v2/payments/captures/(?P<id>[^/]+)", "_get_capture"),
+        ("POST", r"/v2/payments/captures/(?P<id>[^/]+)/refund", "_refund_capture"),
+        ("GET", r"/v2/payments/refunds/(?P<id>[^/]+)", "_get_refund"),
+    )
+    PORT = 12113
+    WEBHOOK_PATH = "/webhooks/paypal/"
+    SHOP_SETTINGS = ("PAYPAL_CLIENT_ID", "PAYPAL_CLIENT_SECRET", "PAYPAL_WEBHOOK_ID", "PAYPAL_API_BASE")
+    Call = Call
+    Delivery = Delivery
 
     def __init__(
         self,
         webhook_url: str | None = None,
         webhook_id: str = "WH-STANDIN-0000000000",
         *,
-        deliver: Deliver | None = None,
         client_id: str = "standin-client-id",
         client_secret: str = "standin-client-secret",
-        enabled_events: tuple[str, ...] | None = None,
-        webhook_delay: float | None = 0.0,
-        api_event_delay: float | None = None,
         payer_email: str = "anna.muster@example.ch",
-        host: str = "127.0.0.1",
-        port: int = 0,
+        **options,
     ):
-        """``webhook_url`` (or ``deliver``, a callable taking the raw body and the headers) receives the events,
-        signed for ``webhook_id``; ``client_id`` / ``client_secret``: the app's credentials; ``enabled_events``: the
-        event types the webhook is subscribed to (by default all); ``webhook_delay``: seconds between the approval
-        page's redirect and its webhook (0: answered before the redirect; None: held until ``flush()``);
-        ``api_event_delay``: seconds after which the events an API call causes are sent, None to hold them."""
-        super().__init__(host=host, port=port, threaded=True)
-        self.webhook_url, self.webhook_id, self.deliver = webhook_url, webhook_id, deliver
-        self.client_id, self.client_secret = client_id, client_secret
-        self.enabled_events, self.payer_email = enabled_events, payer_email
-        self.webhook_delay, self.api_event_delay = webhook_delay, api_event_delay
-        self.lock = threading.RLock()
+        """``webhook_url`` (or ``deliver``) receives the events, signed for ``webhook_id``; ``client_id`` /
+        ``client_secret``: the app's credentials; ``payer_email``: who approves on the page; ``enabled_events``,
+        ``webhook_delay``, ``api_event_delay``, ``host``, ``port``: see ``ProviderStandIn``."""
+        super().__init__(webhook_url, **options)
+        self.webhook_id, self.client_id, self.client_secret = webhook_id, client_id, client_secret
+        self.payer_email = payer_email
         self.orders: dict[str, dict] = {}
         self.captures: dict[str, dict] = {}
         self.refunds: dict[str, dict] = {}
         self.events: dict[str, dict] = {}
         self.tokens: set[str] = set()
-        self.calls: list[Call] = []
-        self.sent_events: list[Delivery] = []
-        self.held_events: list[dict] = []
         self.declined: set[str] = set()  # orders whose next capture is declined
         self.pending: set[str] = set()  # orders whose next capture stays pending
-        self._idempotent: dict[tuple[str, str], tuple[int, dict]] = {}
-        self._faults: list[Fault] = []
-        self._timers: list[threading.Timer] = []
         self.key = events.SigningKey()
         self.certificates: dict[str, bytes] = {}
         self.cert_path = self.add_certificate(self.key)
-        self.expect_request(re.compile(r"/.*")).respond_with_handler(self._handle)
-
-    # Lifecycle -------------------------------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """The base to put in ``settings.PAYPAL_API_BASE``."""
-        return self.url_for("/").rstrip("/")
 
     @property
     def cert_url(self) -> str:
@@ -226,16 +187,6 @@ class PayPalStandIn(HTTPServer):
         with self.lock:
             self.certificates[path] = key.pem
         return path
-
-    def stop(self) -> None:
-        for timer in list(self._timers):
-            timer.cancel()
-        super().stop()
-
-    def wait_for_deliveries(self, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        for timer in list(self._timers):
-            timer.join(max(0.0, deadline - time.monotonic()))
 
     # Driving it from a test ------------------------------------------------------------------------------------
 
@@ -331,21 +282,7 @@ class PayPalStandIn(HTTPServer):
             cert_url or self.cert_url,
             transmission_time=transmission_time,
         )
-        delivery = Delivery(evt, sent, signed if headers is None else headers)
-        with self.lock:
-            self.sent_events.append(delivery)
-        try:
-            if self.deliver is not None:
-                delivery.status = self.deliver(sent, delivery.headers)
-            elif self.webhook_url:
-                request = urllib.request.Request(self.webhook_url, data=sent, headers=delivery.headers, method="POST")
-                with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (a local URL)
-                    delivery.status = response.status
-        except urllib.error.HTTPError as error:
-            delivery.status, delivery.error = error.code, error.read().decode(errors="replace")
-        except OSError as error:
-            delivery.error = str(error)
-        return delivery
+        return self._post(Delivery(evt, sent, signed if headers is None else headers))
 
     def resend(self, event_id: str, **options) -> Delivery:
         """Send a stored event again (PayPal retrying, or "Resend" in its dashboard): the same event id, a new
@@ -354,49 +291,12 @@ class PayPalStandIn(HTTPServer):
             evt = copy.deepcopy(self.events[event_id])
         return self.send_event(evt, **options)
 
-    def flush(self) -> list[Delivery]:
-        """Send the events held back, in the order they happened."""
-        with self.lock:
-            held, self.held_events = self.held_events, []
-        return [self.send_event(evt) for evt in held]
-
-    def fail_next(self, path, status: int = 500, body: dict | None = None, *, method=None, times=1):
-        """The next ``times`` requests to ``path`` (exact, or a compiled pattern) answer ``status`` with ``body`` (by
-        default PayPal's error of that status). The shop's client retries 5xx answers twice: to make PayPal look
-        down, fail three times."""
-        if body is None:
-            name, message = DEFAULT_FAULTS.get(status, ("INTERNAL_SERVER_ERROR", "An internal server error occurred."))
-            body = events.error(status, name, message)
-        with self.lock:
-            self._faults.append(Fault(path, method, "fail", times, status, body))
-
-    def hang_next(self, path, seconds: float, *, method=None, times=1):
-        """The next ``times`` requests to ``path`` are answered after ``seconds`` (a time-out on the shop's side
-        when longer than its ``PROVIDER_TIMEOUT``); the request is carried out all the same, as at PayPal."""
-        with self.lock:
-            self._faults.append(Fault(path, method, "hang", times, seconds=seconds))
-
-    def calls_to(self, path: str, method: str | None = None) -> list[Call]:
-        with self.lock:
-            return [c for c in self.calls if c.path == path and (method is None or c.method == method.upper())]
-
-    @property
-    def sent_types(self) -> list[str]:
-        with self.lock:
-            return [delivery.type for delivery in self.sent_events]
+    def _send(self, evt: dict) -> Delivery:
+        return self.send_event(evt)
 
     # The HTTP side -----------------------------------------------------------------------------------------------
 
-    ROUTES = (
-        ("POST", r"/v2/checkout/orders", "_create_order"),
-        ("GET", r"/v2/checkout/orders/(?P<id>[^/]+)", "_get_order"),
-        ("POST", r"/v2/checkout/orders/(?P<id>[^/]+)/capture", "_capture_order"),
-        ("GET", r"/v2/payments/captures/(?P<id>[^/]+)", "_get_capture"),
-        ("POST", r"/v2/payments/captures/(?P<id>[^/]+)/refund", "_refund_capture"),
-        ("GET", r"/v2/payments/refunds/(?P<id>[^/]+)", "_get_refund"),
-    )
-
-    def _handle(self, request: Request) -> Response:
+    def _serve_page(self, request: Request) -> Response | None:
         if request.path == "/checkoutnow":
             return self._approval_page(request)
         if request.method == "GET" and request.path in self.certificates:
@@ -404,55 +304,35 @@ class PayPalStandIn(HTTPServer):
                 self.calls.append(Call("GET", request.path, None, None, 200))
                 pem = self.certificates[request.path]
             return Response(pem, 200, content_type="application/x-pem-file")
-        request_id = request.headers.get("PayPal-Request-Id")
-        call = Call(request.method, request.path, None, request_id)
-        with self.lock:
-            self.calls.append(call)
-        try:
-            fault = self._take_fault(request.method, request.path)
-            if fault is not None and fault.kind == "hang":
-                time.sleep(fault.seconds)
-            elif fault is not None:
-                call.status = fault.status
-                return self._json(fault.body, fault.status)
-            if request.path == "/v1/oauth2/token" and request.method == "POST":
-                status, body = 200, self._token(request)
-            else:
-                self._authenticate(request)
-                raw = request.get_data(as_text=True)
-                if raw:
-                    try:
-                        call.body = json.loads(raw)
-                    except ValueError:
-                        raise invalid("MALFORMED_REQUEST_JSON", "The request JSON is not well formed.") from None
-                status, body, call.replayed = self._route(request, call.body, request_id)
-        except PayPalFault as error:
-            status, body = error.status, error.body
-        call.status = status
-        return self._json(body, status)
-
-    @staticmethod
-    def _json(body, status: int) -> Response:
-        headers = {"Paypal-Debug-Id": events.new_id(13).lower()}
-        return Response(json.dumps(body), status, headers, content_type="application/json")
-
-    def _take_fault(self, method: str, path: str) -> Fault | None:
-        with self.lock:
-            for fault in self._faults:
-                if fault.matches(method, path):
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self._faults.remove(fault)
-                    return fault
         return None
 
+    def _answer(self, request: Request, call: Call) -> tuple[int, dict, dict]:
+        if request.path == "/v1/oauth2/token" and request.method == "POST":
+            return 200, self._token(request), {}
+        self._authenticate(request)
+        raw = request.get_data(as_text=True)
+        if raw:
+            try:
+                call.body = json.loads(raw)
+            except ValueError:
+                raise invalid("MALFORMED_REQUEST_JSON", "The request JSON is not well formed.") from None
+        status, body, call.replayed = self._route(request, call.body, call.request_id)
+        return status, body, {}
+
+    def _json(self, body, status: int, headers: dict, call: Call | None = None) -> Response:
+        headers = {"Paypal-Debug-Id": events.new_id(13).lower(), **headers}
+        return Response(json.dumps(body), status, headers, content_type="application/json")
+
+    def _fault_body(self, status: int) -> dict:
+        # The shop's client retries 5xx answers twice: to make PayPal look down, fail three times.
+        name, message = DEFAULT_FAULTS.get(status, ("INTERNAL_SERVER_ERROR", "An internal server error occurred."))
+        return events.error(status, name, message)
+
+    def _no_route(self, method: str, path: str) -> PayPalFault:
+        return not_found()
+
     def _token(self, request: Request) -> dict:
-        header = request.headers.get("Authorization", "")
-        try:
-            user, _, password = base64.b64decode(header.removeprefix("Basic ")).decode().partition(":")
-        except ValueError:
-            user = password = ""
-        if not header.startswith("Basic ") or (user, password) != (self.client_id, self.client_secret):
+        if basic_credentials(request) != (self.client_id, self.client_secret):
             raise _OAuthFault()
         if request.form.get("grant_type") != "client_credentials":
             raise _OAuthFault("unsupported_grant_type", "Grant Type is NULL")
@@ -474,20 +354,13 @@ class PayPalStandIn(HTTPServer):
             )
 
     def _route(self, request: Request, body, request_id: str | None):
-        match, name = None, ""
-        for method, pattern, handler in self.ROUTES:
-            match = re.fullmatch(pattern, request.path) if method == request.method else None
-            if match:
-                name = handler
-                break
-        if match is None:
-            raise not_found()
+        handler, ids = self._endpoint(request.method, request.path)
         key = (request.path, request_id) if request.method == "POST" and request_id else None
         with self.lock:
             if key and key in self._idempotent:  # PayPal's idempotency: the same answer for the same request id
                 status, answer = self._idempotent[key]
                 return status, copy.deepcopy(answer), True
-            status, answer = getattr(self, name)(body or {}, request, **match.groupdict())
+            status, answer = handler(body or {}, request, **ids)
             if key:
                 self._idempotent[key] = (status, copy.deepcopy(answer))
         return status, answer, False
@@ -737,35 +610,6 @@ class PayPalStandIn(HTTPServer):
         self.events[evt["id"]] = evt
         return evt
 
-    def _api_event(self, evt: dict) -> None:
-        if self.api_event_delay is None:
-            self._hold(evt)
-        else:
-            self._later(self.api_event_delay, evt)
-
-    def _hold(self, evt: dict) -> None:
-        with self.lock:
-            if self._subscribed(evt):
-                self.held_events.append(evt)
-
-    def _subscribed(self, evt: dict) -> bool:
-        return self.enabled_events is None or evt["event_type"] in self.enabled_events
-
-    def _send_or_return(self, evt: dict, send: bool):
-        if not send:
-            return evt
-        if not self._subscribed(evt):
-            return None
-        return self.send_event(evt)
-
-    def _later(self, seconds: float, evt: dict) -> None:
-        if not self._subscribed(evt):
-            return
-        timer = threading.Timer(seconds, self.send_event, args=(evt,))
-        timer.daemon = True
-        self._timers.append(timer)
-        timer.start()
-
     # The approval page -----------------------------------------------------------------------------------------
 
     def _approval_page(self, request: Request) -> Response:
@@ -785,12 +629,7 @@ class PayPalStandIn(HTTPServer):
             if action == "pay" and order["status"] in ("CREATED", "PAYER_ACTION_REQUIRED"):
                 with self.lock:
                     evt = self._approve(order_id)
-                if self.webhook_delay is None:
-                    self._hold(evt)
-                elif self.webhook_delay:
-                    self._later(self.webhook_delay, evt)
-                else:
-                    self._send_or_return(evt, True)
+                self._page_event(evt)
                 payer_id = events.fixture("payer")["payer_id"]
                 return self._back(context.get("return_url"), {"token": order_id, "PayerID": payer_id})
         if order["status"] not in ("CREATED", "PAYER_ACTION_REQUIRED"):
@@ -802,94 +641,37 @@ class PayPalStandIn(HTTPServer):
             f"{html.escape(amount_text(item['unit_amount']))}</li>"
             for item in unit.get("items") or []
         )
-        button = (
-            '<form method="post"><input type="hidden" name="action" value="{0}">'
-            '<button type="submit"{2}>{1}</button></form>'
-        )
         body = (
             f"<p>Pay {brand}</p>"
             f'<p class="amount">{html.escape(amount_text(unit["amount"]))}</p><ul>{lines}</ul>'
             f"<p>{html.escape(self.payer_email)}</p>"
             '<p class="muted">Sandbox: no money moves.</p>'
-            + button.format("pay", "Pay with PayPal", ' class="primary"')
-            + button.format("cancel", "Cancel", ' class="ghost"')
+            + button("pay", "Pay with PayPal", "primary")
+            + button("cancel", "Cancel", "ghost")
         )
         lang = html.escape((context.get("locale") or "en").split("-")[0])
         return self._page(body, lang=lang)
 
-    @staticmethod
-    def _back(url: str | None, params: dict) -> Response:
-        if not url:
-            return PayPalStandIn._page("<p>Done. You can close this page.</p>")
-        return Response("", 303, {"Location": url + ("&" if "?" in url else "?") + urlencode(params)})
-
-    @staticmethod
-    def _page(body: str, status: int = 200, lang: str = "en") -> Response:
-        page = f"""<!doctype html>
-<html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>PayPal test page</title>
-<style>
-body {{ font-family: system-ui, sans-serif; background: #f5f7fa; color: #001c64; margin: 0; }}
-main {{ max-width: 26rem; margin: 4rem auto; background: #fff; padding: 2rem; border-radius: 12px;
-       box-shadow: 0 2px 12px rgba(0, 28, 100, .12); }}
-h1 {{ font-size: 1.1rem; color: #003087; margin-top: 0; }}
-.amount {{ font-size: 2rem; font-weight: 600; margin: .5rem 0; }}
-.muted {{ color: #515354; font-size: .9rem; }}
-form {{ margin: .5rem 0; }}
-button {{ width: 100%; padding: .75rem; font-size: 1rem; border-radius: 999px; border: 1px solid #d5dbe1;
-         background: #fff; cursor: pointer; }}
-button.primary {{ background: #ffc439; color: #001c64; border-color: #ffc439; font-weight: 600; }}
-button.ghost {{ border: 0; color: #0070e0; }}
-</style></head>
-<body><main><h1>PayPal test page</h1>{body}</main></body></html>"""
-        return Response(page, status, content_type="text/html; charset=utf-8")
+    def _back(self, url: str | None, params: dict) -> Response:
+        return self._redirect(url and url + ("&" if "?" in url else "?") + urlencode(params))
 
 
 class _OAuthFault(PayPalFault):
     """The token endpoint's own error shape: ``{"error", "error_description"}``."""
 
     def __init__(self, error: str = "invalid_client", description: str = "Client Authentication failed"):
-        Exception.__init__(self, description)
-        self.status, self.body = 401, {"error": error, "error_description": description}
+        ProviderError.__init__(self, 401, {"error": error, "error_description": description}, description)
 
 
-@contextmanager
 def serving(**options):
-    """A started stand-in (``PayPalStandIn(**options)``), stopped at the end; an error one of its handlers met is
-    raised then, so that a test never passes over a request the stand-in could not answer."""
-    server = PayPalStandIn(**options)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        server.check_handler_errors()
+    """A started stand-in (``PayPalStandIn(**options)``), stopped at the end (see ``tests.standin.serving``)."""
+    return standin.serving(PayPalStandIn, **options)
 
 
 def main() -> None:
     """PayPal's API and its approval page on http://127.0.0.1:12113, posting its signed events to the shop served by
     ``make run`` — to try PayPal payments and refunds without a PayPal account."""
-    import argparse
-    import os
-
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("STANDIN_PORT", "12113")))
-    parser.add_argument("--shop", default=os.environ.get("SITE_URL", "http://127.0.0.1:8000"), help="the shop's URL")
-    options = parser.parse_args()
-    standin = PayPalStandIn(
-        webhook_url=options.shop.rstrip("/") + "/webhooks/paypal/", api_event_delay=0.5, port=options.port
-    )
-    standin.start()
-    print(
-        f"PayPal stand-in on {standin.url}, sending its events to {standin.webhook_url}. Serve the shop with:\n"
-        f"  PAYPAL_CLIENT_ID={standin.client_id} PAYPAL_CLIENT_SECRET={standin.client_secret} "
-        f"PAYPAL_WEBHOOK_ID={standin.webhook_id} PAYPAL_API_BASE={standin.url} make run\n"
-        "Ctrl-C stops it."
-    )
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        standin.stop()
+    standin.main(PayPalStandIn, main.__doc__)
 
 
 if __name__ == "__main__":

@@ -27,32 +27,25 @@ tell what happened. Standalone (a bench)::
 import copy
 import html
 import json
+import os
 import re
-import threading
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 import stripe
-from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from tests import standin
 from tests import stripe_events as events
+from tests.standin import Delivery, ProviderError, ProviderStandIn, button, money
 
-Deliver = Callable[[bytes, dict], int]  # (raw body, headers) -> the HTTP status the shop answered
 MIN_LIFETIME, MAX_LIFETIME = 30 * 60, 24 * 3600  # what Stripe allows for a Checkout Session's expires_at
 
 
-class StripeFault(Exception):
+class StripeFault(ProviderError):
     """An error answer in Stripe's shape."""
 
     def __init__(self, status: int, message: str, **kwargs):
-        super().__init__(message)
-        self.status, self.body = status, events.error(message, **kwargs)
+        super().__init__(status, events.error(message, **kwargs), message)
 
 
 def missing(kind: str, value: str, param: str) -> StripeFault:
@@ -101,51 +94,16 @@ def _int(params: dict, name: str, label: str | None = None, *, minimum: int = 0)
     return number
 
 
-def money(amount: int, currency: str) -> str:
-    return f"{currency.upper()} {amount / 100:,.2f}"
-
-
-@dataclass
-class Call:
-    """One API request the stand-in received."""
-
-    method: str
-    path: str
-    params: dict
-    idempotency_key: str | None
-    status: int = 0
-
-
-@dataclass
-class Delivery:
-    """One webhook the stand-in posted (or tried to): the event, and what the shop answered (None: not sent)."""
-
-    event: dict
-    body: bytes
-    headers: dict
-    status: int | None = None
-    error: str = ""
+class Call(standin.Call):
+    """One API request the stand-in received; ``params``: its form (or query) decoded."""
 
     @property
-    def type(self) -> str:
-        return self.event["type"]
+    def params(self) -> dict:
+        return self.body
 
-
-@dataclass
-class Fault:
-    path: str | re.Pattern
-    method: str | None
-    kind: str  # "fail" | "hang"
-    times: int
-    status: int = 500
-    body: dict | None = None
-    headers: dict = field(default_factory=dict)
-    seconds: float = 0.0
-
-    def matches(self, method: str, path: str) -> bool:
-        if self.method and self.method.upper() != method:
-            return False
-        return bool(self.path.fullmatch(path)) if isinstance(self.path, re.Pattern) else self.path == path
+    @params.setter
+    def params(self, value: dict) -> None:
+        self.body = value
 
 
 DEFAULT_FAULTS = {
@@ -158,53 +116,52 @@ DEFAULT_FAULTS = {
 }
 
 
-class StripeStandIn(HTTPServer):
+class StripeStandIn(ProviderStandIn):
     """Stripe's API and hosted checkout page, in memory. See the module's docstring."""
+
+    PROVIDER = "Stripe"
+    PAGE_THEME = (
+        "--page: #f6f9fc; --text: #30313d; --shadow: rgba(50, 50, 93, .12); --heading: #635bff; --muted: #6a7383;"
+        " --ghost: #6a7383; --primary: #635bff;"
+    )
+    ROUTES = (
+        ("POST", r"/v1/checkout/sessions", "_create_session"),
+        ("GET", r"/v1/checkout/sessions", "_list_sessions"),
+        ("GET", r"/v1/checkout/sessions/(?P<id>[^/]+)", "_get_session"),
+        ("GET", r"/v1/checkout/sessions/(?P<id>[^/]+)/line_items", "_get_line_items"),
+        ("POST", r"/v1/checkout/sessions/(?P<id>[^/]+)/expire", "_expire_session"),
+        ("POST", r"/v1/refunds", "_create_refund"),
+        ("GET", r"/v1/refunds", "_list_refunds"),
+        ("GET", r"/v1/refunds/(?P<id>[^/]+)", "_get_refund"),
+        ("GET", r"/v1/payment_intents/(?P<id>[^/]+)", "_get_payment_intent"),
+        ("GET", r"/v1/charges/(?P<id>[^/]+)", "_get_charge"),
+        ("GET", r"/v1/events/(?P<id>[^/]+)", "_get_event"),
+    )
+    PORT = 12111
+    WEBHOOK_PATH = "/webhooks/stripe/"
+    SHOP_SETTINGS = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE")
+    Call = Call
 
     def __init__(
         self,
         webhook_url: str | None = None,
         webhook_secret: str = "whsec_standin",
         *,
-        deliver: Deliver | None = None,
         api_key: str | None = None,
-        enabled_events: tuple[str, ...] | None = None,
-        webhook_delay: float | None = 0.0,
-        api_event_delay: float | None = None,
-        host: str = "127.0.0.1",
-        port: int = 0,
+        **options,
     ):
-        """``webhook_url`` (or ``deliver``, a callable taking the raw body and the headers) receives the events;
-        ``api_key``: the only key accepted (by default any ``sk_test_…``); ``enabled_events``: the event types the
-        endpoint is subscribed to (by default all); ``webhook_delay``: seconds between the hosted page's redirect and
-        its webhook (0: the webhook is answered before the redirect; None: held until ``flush()``);
-        ``api_event_delay``: seconds after which the events an API call causes (a refund, an expiry) are sent, None to
-        hold them until ``flush()``."""
-        super().__init__(host=host, port=port, threaded=True)
-        self.webhook_url, self.webhook_secret, self.deliver = webhook_url, webhook_secret, deliver
-        self.api_key, self.enabled_events = api_key, enabled_events
-        self.webhook_delay, self.api_event_delay = webhook_delay, api_event_delay
-        self.lock = threading.RLock()
+        """``webhook_url`` (or ``deliver``, a callable taking the raw body and the headers) receives the events,
+        signed with ``webhook_secret``; ``api_key``: the only key accepted (by default any ``sk_test_…``);
+        ``enabled_events``, ``webhook_delay``, ``api_event_delay`` (the events an API call causes: a refund, an
+        expiry), ``host``, ``port``: see ``ProviderStandIn``."""
+        super().__init__(webhook_url, **options)
+        self.webhook_secret, self.api_key = webhook_secret, api_key
         self.sessions: dict[str, dict] = {}
         self.payment_intents: dict[str, dict] = {}
         self.charges: dict[str, dict] = {}
         self.refunds: dict[str, dict] = {}
         self.events: dict[str, dict] = {}
-        self.calls: list[Call] = []
-        self.sent_events: list[Delivery] = []
-        self.held_events: list[dict] = []
         self._extras: dict[str, dict] = {}  # per session created here: its line items and payment_intent_data
-        self._idempotent: dict[str, tuple] = {}
-        self._faults: list[Fault] = []
-        self._timers: list[threading.Timer] = []
-        self.expect_request(re.compile(r"/.*")).respond_with_handler(self._handle)
-
-    # Lifecycle -------------------------------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """The base to put in ``settings.STRIPE_API_BASE``."""
-        return self.url_for("/").rstrip("/")
 
     def configure(self, settings) -> None:
         """Point the shop at this stand-in: its key, its webhook secret, its address (Django's ``settings``)."""
@@ -212,16 +169,14 @@ class StripeStandIn(HTTPServer):
         settings.STRIPE_WEBHOOK_SECRET = self.webhook_secret
         settings.STRIPE_API_BASE = self.url
 
-    def stop(self) -> None:
-        for timer in list(self._timers):
-            timer.cancel()
-        super().stop()
-
-    def wait_for_deliveries(self, timeout: float = 10.0) -> None:
-        """Wait until the webhooks sent later (``webhook_delay``, ``api_event_delay``) have been posted."""
-        deadline = time.monotonic() + timeout
-        for timer in list(self._timers):
-            timer.join(max(0.0, deadline - time.monotonic()))
+    @classmethod
+    def add_arguments(cls, parser) -> None:
+        parser.add_argument(
+            "--secret",
+            dest="webhook_secret",
+            metavar="SECRET",
+            default=os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_standin"),
+        )
 
     # Driving it from a test ------------------------------------------------------------------------------------
 
@@ -295,21 +250,7 @@ class StripeStandIn(HTTPServer):
             "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
             "Stripe-Signature": signature or events.signature_header(body, secret or self.webhook_secret, timestamp),
         }
-        delivery = Delivery(evt, body, headers)
-        with self.lock:
-            self.sent_events.append(delivery)
-        try:
-            if self.deliver is not None:
-                delivery.status = self.deliver(body, headers)
-            elif self.webhook_url:
-                request = urllib.request.Request(self.webhook_url, data=body, headers=headers, method="POST")
-                with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (a local URL)
-                    delivery.status = response.status
-        except urllib.error.HTTPError as error:
-            delivery.status, delivery.error = error.code, error.read().decode(errors="replace")
-        except OSError as error:
-            delivery.error = str(error)
-        return delivery
+        return self._post(Delivery(evt, body, headers))
 
     def resend(self, event_id: str, **kwargs) -> Delivery:
         """Send a stored event again (Stripe retrying a delivery): same id, fresh signature."""
@@ -317,91 +258,38 @@ class StripeStandIn(HTTPServer):
             evt = copy.deepcopy(self.events[event_id])
         return self.send_event(evt, **kwargs)
 
-    def flush(self) -> list[Delivery]:
-        """Send the events held back (``api_event_delay`` or ``webhook_delay`` None), in the order they happened."""
-        with self.lock:
-            held, self.held_events = self.held_events, []
-        return [self.send_event(evt) for evt in held]
-
-    def fail_next(self, path, status: int = 500, body: dict | None = None, *, method=None, times=1, headers=None):
-        """The next ``times`` requests to ``path`` (exact, or a compiled pattern) answer ``status`` with ``body``
-        (by default an error in Stripe's shape). The SDK retries 5xx and 409 answers itself (``max_network_retries``):
-        to make Stripe look down, fail as many times as it tries."""
-        if body is None:
-            kind, message = DEFAULT_FAULTS.get(status, ("api_error", "An unknown error occurred"))
-            body = events.error(message, type=kind)
-        with self.lock:
-            self._faults.append(Fault(path, method, "fail", times, status, body, dict(headers or {})))
-
-    def hang_next(self, path, seconds: float, *, method=None, times=1):
-        """The next ``times`` requests to ``path`` are answered only after ``seconds`` (a time-out on the shop's
-        side when longer than its ``PROVIDER_TIMEOUT``; the request is carried out all the same, as at Stripe)."""
-        with self.lock:
-            self._faults.append(Fault(path, method, "hang", times, seconds=seconds))
-
-    def calls_to(self, path: str, method: str | None = None) -> list[Call]:
-        with self.lock:
-            return [c for c in self.calls if c.path == path and (method is None or c.method == method.upper())]
-
-    @property
-    def sent_types(self) -> list[str]:
-        with self.lock:
-            return [delivery.type for delivery in self.sent_events]
+    def _send(self, evt: dict) -> Delivery:
+        return self.send_event(evt)
 
     # The HTTP side -----------------------------------------------------------------------------------------------
 
-    ROUTES = (
-        ("POST", r"/v1/checkout/sessions", "_create_session"),
-        ("GET", r"/v1/checkout/sessions", "_list_sessions"),
-        ("GET", r"/v1/checkout/sessions/(?P<id>[^/]+)", "_get_session"),
-        ("GET", r"/v1/checkout/sessions/(?P<id>[^/]+)/line_items", "_get_line_items"),
-        ("POST", r"/v1/checkout/sessions/(?P<id>[^/]+)/expire", "_expire_session"),
-        ("POST", r"/v1/refunds", "_create_refund"),
-        ("GET", r"/v1/refunds", "_list_refunds"),
-        ("GET", r"/v1/refunds/(?P<id>[^/]+)", "_get_refund"),
-        ("GET", r"/v1/payment_intents/(?P<id>[^/]+)", "_get_payment_intent"),
-        ("GET", r"/v1/charges/(?P<id>[^/]+)", "_get_charge"),
-        ("GET", r"/v1/events/(?P<id>[^/]+)", "_get_event"),
-    )
+    def _serve_page(self, request: Request) -> Response | None:
+        return self._hosted_page(request) if request.path.startswith("/pay/") else None
 
-    def _handle(self, request: Request) -> Response:
-        if request.path.startswith("/pay/"):
-            return self._hosted_page(request)
+    def _read(self, request: Request, call: Call) -> None:
+        """The form (or the query) decoded before faults, so that a failed call shows what was sent too."""
         raw = request.get_data(as_text=True) if request.method == "POST" else request.query_string.decode()
-        key = request.headers.get("Idempotency-Key")
-        call = Call(request.method, request.path, {}, key)
-        with self.lock:
-            self.calls.append(call)
-        try:
-            call.params = params = decode_form(parse_qsl(raw, keep_blank_values=True))
-            fault = self._take_fault(request.method, request.path)
-            if fault is not None and fault.kind == "hang":
-                time.sleep(fault.seconds)
-            elif fault is not None:
-                call.status = fault.status
-                return self._json(fault.body, fault.status, fault.headers)
-            self._authenticate(request)
-            status, body, replayed = self._route(request.method, request.path, params, key)
-        except StripeFault as error:
-            status, body, replayed = error.status, error.body, False
-        call.status = status
-        return self._json(body, status, {"Idempotent-Replayed": "true"} if replayed else {}, key=key)
+        call.params = decode_form(parse_qsl(raw, keep_blank_values=True))
 
-    def _json(self, body, status: int, headers: dict | None = None, key: str | None = None) -> Response:
-        headers = {"Request-Id": events.new_id("req_", 14), "Stripe-Version": stripe.api_version, **(headers or {})}
-        if key:
-            headers["Idempotency-Key"] = key
+    def _answer(self, request: Request, call: Call) -> tuple[int, dict, dict]:
+        self._authenticate(request)
+        status, body, call.replayed = self._route(request.method, request.path, call.params, call.idempotency_key)
+        return status, body, {"Idempotent-Replayed": "true"} if call.replayed else {}
+
+    def _json(self, body, status: int, headers: dict, call: Call | None = None) -> Response:
+        headers = {"Request-Id": events.new_id("req_", 14), "Stripe-Version": stripe.api_version, **headers}
+        if call is not None and call.idempotency_key:
+            headers["Idempotency-Key"] = call.idempotency_key
         return Response(json.dumps(body, indent=2), status, headers, content_type="application/json")
 
-    def _take_fault(self, method: str, path: str) -> Fault | None:
-        with self.lock:
-            for fault in self._faults:
-                if fault.matches(method, path):
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
+    def _fault_body(self, status: int) -> dict:
+        # The SDK retries 5xx and 409 answers itself (``max_network_retries``): to make Stripe look down, fail as many
+        # times as it tries.
+        kind, message = DEFAULT_FAULTS.get(status, ("api_error", "An unknown error occurred"))
+        return events.error(message, type=kind)
+
+    def _no_route(self, method: str, path: str) -> StripeFault:
+        return StripeFault(404, f"Unrecognized request URL ({method}: {path}).")
 
     def _authenticate(self, request: Request) -> None:
         header = request.headers.get("Authorization", "")
@@ -414,14 +302,6 @@ class StripeStandIn(HTTPServer):
         key = header[7:].strip()
         if (self.api_key and key != self.api_key) or not key.startswith(("sk_test_", "rk_test_")):
             raise StripeFault(401, f"Invalid API Key provided: {key[:8]}{'*' * 8}{key[-4:]}")
-
-    def _endpoint(self, method: str, path: str):
-        """The handler of a request and the ids its path names."""
-        for route_method, pattern, name in self.ROUTES:
-            match = re.fullmatch(pattern, path)
-            if match and route_method == method:
-                return getattr(self, name), match.groupdict()
-        raise StripeFault(404, f"Unrecognized request URL ({method}: {path}).")
 
     def _route(self, method: str, path: str, params: dict, key: str | None):
         handler, ids = self._endpoint(method, path)
@@ -741,35 +621,8 @@ class StripeStandIn(HTTPServer):
         return evt
 
     def _api_event(self, evt: dict) -> None:
-        """An event an API call caused: held until ``flush()``, or sent after ``api_event_delay`` seconds."""
-        evt["request"] = {"id": events.new_id("req_", 14), "idempotency_key": None}
-        if self.api_event_delay is None:
-            self._hold(evt)
-        else:
-            self._later(self.api_event_delay, evt)
-
-    def _hold(self, evt: dict) -> None:
-        with self.lock:
-            if self._subscribed(evt):
-                self.held_events.append(evt)
-
-    def _subscribed(self, evt: dict) -> bool:
-        return self.enabled_events is None or evt["type"] in self.enabled_events
-
-    def _send_or_return(self, evt: dict, send: bool):
-        if not send:
-            return evt
-        if not self._subscribed(evt):
-            return None
-        return self.send_event(evt)
-
-    def _later(self, seconds: float, evt: dict) -> None:
-        if not self._subscribed(evt):
-            return
-        timer = threading.Timer(seconds, self.send_event, args=(evt,))
-        timer.daemon = True
-        self._timers.append(timer)
-        timer.start()
+        evt["request"] = {"id": events.new_id("req_", 14), "idempotency_key": None}  # caused by an API request
+        super()._api_event(evt)
 
     # The hosted page -------------------------------------------------------------------------------------------
 
@@ -778,116 +631,50 @@ class StripeStandIn(HTTPServer):
         with self.lock:
             session = copy.deepcopy(self._session(session_id)) if session_id in self.sessions else None
         if session is None:
-            return self._page("Stripe test page", "<p>Something went wrong: this payment page does not exist.</p>", 404)
+            return self._page("<p>Something went wrong: this payment page does not exist.</p>", 404)
         if request.method == "POST":
             action = request.form.get("action", "")
             if action == "cancel":
-                return self._redirect(session.get("cancel_url"), session_id)
+                return self._back(session.get("cancel_url"), session_id)
             if action in ("card", "twint") and session["status"] == "open":
                 with self.lock:
                     evt = self._complete(session_id, action, delayed=False)
-                if self.webhook_delay is None:
-                    self._hold(evt)
-                elif self.webhook_delay:
-                    self._later(self.webhook_delay, evt)
-                else:
-                    self._send_or_return(evt, True)
-                return self._redirect(session.get("success_url"), session_id)
+                self._page_event(evt)
+                return self._back(session.get("success_url"), session_id)
         if session["status"] != "open":
             state = "has been paid" if session["status"] == "complete" else "has expired"
-            return self._page("Stripe test page", f"<p>This checkout session {state}.</p>", 410)
+            return self._page(f"<p>This checkout session {state}.</p>", 410)
         amount = html.escape(money(session["amount_total"], session["currency"]))
         lines = "".join(
             f"<li>{html.escape(line['name'])} × {line['quantity']}: "
             f"{html.escape(money(line['unit_amount'] * line['quantity'], line['currency']))}</li>"
             for line in self._lines(session_id)
         )
-        button = (
-            '<form method="post"><input type="hidden" name="action" value="{0}">'
-            '<button type="submit"{2}>{1}</button></form>'
-        )
-        buttons = "".join(
-            [
-                button.format("card", "Pay by card", ' class="primary"'),
-                button.format("twint", "Pay with TWINT", ""),
-                button.format("cancel", "Cancel", ' class="ghost"'),
-            ]
+        buttons = (
+            button("card", "Pay by card", "primary")
+            + button("twint", "Pay with TWINT")
+            + button("cancel", "Cancel", "ghost")
         )
         email = html.escape(session.get("customer_email") or "")
         body = (
             f'<p class="amount">{amount}</p><ul>{lines}</ul>'
             f'<p>{email}</p><p class="muted">Test mode: no money moves. Card 4242 4242 4242 4242.</p>{buttons}'
         )
-        return self._page("Stripe test page", body)
+        return self._page(body)
 
-    def _redirect(self, url: str | None, session_id: str) -> Response:
-        if not url:
-            return self._page("Stripe test page", "<p>Done. You can close this page.</p>")
-        return Response("", 303, {"Location": url.replace("{CHECKOUT_SESSION_ID}", session_id)})
-
-    @staticmethod
-    def _page(title: str, body: str, status: int = 200) -> Response:
-        page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; background: #f6f9fc; color: #30313d; margin: 0; }}
-main {{ max-width: 26rem; margin: 4rem auto; background: #fff; padding: 2rem; border-radius: 12px;
-       box-shadow: 0 2px 12px rgba(50, 50, 93, .12); }}
-h1 {{ font-size: 1.1rem; color: #635bff; margin-top: 0; }}
-.amount {{ font-size: 2rem; font-weight: 600; margin: .5rem 0; }}
-.muted {{ color: #6a7383; font-size: .9rem; }}
-form {{ margin: .5rem 0; }}
-button {{ width: 100%; padding: .75rem; font-size: 1rem; border-radius: 6px; border: 1px solid #d5dbe1;
-         background: #fff; cursor: pointer; }}
-button.primary {{ background: #635bff; color: #fff; border-color: #635bff; }}
-button.ghost {{ border: 0; color: #6a7383; }}
-</style></head>
-<body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"""
-        return Response(page, status, content_type="text/html; charset=utf-8")
+    def _back(self, url: str | None, session_id: str) -> Response:
+        return self._redirect(url and url.replace("{CHECKOUT_SESSION_ID}", session_id))
 
 
-@contextmanager
 def serving(**options):
-    """A started stand-in (``StripeStandIn(**options)``), stopped at the end; an error one of its handlers met is
-    raised then, so that a test never passes over a request the stand-in could not answer."""
-    server = StripeStandIn(**options)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        server.check_handler_errors()
+    """A started stand-in (``StripeStandIn(**options)``), stopped at the end (see ``tests.standin.serving``)."""
+    return standin.serving(StripeStandIn, **options)
 
 
 def main() -> None:
     """``make stripe-standin``: Stripe's API and its hosted page on http://127.0.0.1:12111, posting its events to the
     shop served by ``make run`` — to try card and TWINT payments, refunds and expiries without a Stripe account."""
-    import argparse
-    import os
-
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("STANDIN_PORT", "12111")))
-    parser.add_argument("--shop", default=os.environ.get("SITE_URL", "http://127.0.0.1:8000"), help="the shop's URL")
-    parser.add_argument("--secret", default=os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_standin"))
-    options = parser.parse_args()
-    standin = StripeStandIn(
-        webhook_url=options.shop.rstrip("/") + "/webhooks/stripe/",
-        webhook_secret=options.secret,
-        api_event_delay=0.5,
-        port=options.port,
-    )
-    standin.start()
-    print(
-        f"Stripe stand-in on {standin.url}, sending its events to {standin.webhook_url}. Serve the shop with:\n"
-        f"  STRIPE_SECRET_KEY=sk_test_standin STRIPE_WEBHOOK_SECRET={options.secret} "
-        f"STRIPE_API_BASE={standin.url} make run\n"
-        "Ctrl-C stops it."
-    )
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        standin.stop()
+    standin.main(StripeStandIn, main.__doc__)
 
 
 if __name__ == "__main__":
