@@ -185,6 +185,21 @@ def test_wrong_credentials_are_paypals_refusal_for_the_merchant(paypal, settings
         paypal.find_reference("3C679366HH908993F")
 
 
+def test_a_token_paypal_no_longer_takes_is_replaced_once(paypal, standin):
+    paypal.find_reference("3C679366HH908993F")  # the client now holds a token
+    with standin.lock:
+        standin.tokens.clear()  # PayPal revoked it before its end (the credentials were rotated, say)
+    assert paypal.find_reference("3C679366HH908993F") == ""  # asked again with a new token: answered
+    assert len(standin.calls_to("/v1/oauth2/token", "POST")) == 2
+    with standin.lock:
+        standin.tokens.clear()
+    standin.fail_next(
+        "/v1/oauth2/token", 401, {"error": "invalid_client", "error_description": "Client Authentication failed"}
+    )
+    with pytest.raises(ProviderError, match="Client Authentication failed"):  # a refused new token: said, no loop
+        paypal.find_reference("3C679366HH908993F")
+
+
 def test_the_client_is_built_once_per_settings(paypal, settings):
     first = paypal.client()
     assert paypal.client() is first

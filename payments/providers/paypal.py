@@ -130,8 +130,7 @@ def _fetch_token(last_token, auth):
     return auth.fetch_token()
 
 
-def client() -> PaypalServersdkClient:
-    """The SDK's client for the current settings, built once per set of values (it keeps its OAuth token)."""
+def _client_key() -> str:
     values = (
         settings.PAYPAL_CLIENT_ID,
         settings.PAYPAL_CLIENT_SECRET,
@@ -139,7 +138,18 @@ def client() -> PaypalServersdkClient:
         settings.PAYPAL_API_BASE,
         float(settings.PROVIDER_TIMEOUT),
     )
-    key = hashlib.sha256(repr(values).encode()).hexdigest()  # the secret is part of it: never kept in clear here
+    return hashlib.sha256(repr(values).encode()).hexdigest()  # the secret is part of it: never kept in clear here
+
+
+def forget_client() -> None:
+    """Drop the client of the current settings, and with it its OAuth token (PayPal refused the token)."""
+    with _clients_lock:
+        _clients.pop(_client_key(), None)
+
+
+def client() -> PaypalServersdkClient:
+    """The SDK's client for the current settings, built once per set of values (it keeps its OAuth token)."""
+    key = _client_key()
     with _clients_lock:
         found = _clients.get(key)
         if found is None:
@@ -242,13 +252,17 @@ class PayPalProvider(Provider):
     def client(self) -> PaypalServersdkClient:
         return client()
 
-    def _call(self, what: str, call, *, for_shopper=False) -> dict:
+    def _call(self, what: str, call, *, for_shopper=False, fresh_token=False) -> dict:
         """One API call, its answer as plain data (the body as PayPal sent it). PayPal down, overloaded or slow:
         "could not be reached"; a refusal gives PayPal's message to the merchant, and a plain sentence to a shopper
-        (PayPal's is logged, with its debug id)."""
+        (PayPal's is logged, with its debug id). A token PayPal no longer takes (revoked before its end, the
+        credentials rotated) is dropped and the call made once more with a new one: ``call`` asks for the client."""
         try:
             response = call()
         except ApiException as error:
+            if error.response_code == 401 and not fresh_token:
+                forget_client()
+                return self._call(what, call, for_shopper=for_shopper, fresh_token=True)
             status = error.response_code
             body = _json(getattr(error.response, "text", ""))
             name = str(body.get("name") or body.get("error") or "")
