@@ -236,6 +236,8 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.fallback.FallbackStorage"
 SHOP_CURRENCY = "CHF"
 CART_COOKIE_NAME = "cart"
 CART_COOKIE_AGE = 30 * 24 * 60 * 60  # 30 days, in seconds
+# A cart with items and an e-mail, without an order, is abandoned once its shopper has done nothing with it this long.
+CART_ABANDONED_AFTER_MINUTES = int(os.environ.get("CART_ABANDONED_AFTER_MINUTES", "120"))
 CART_MAX_QUANTITY = 99
 LOW_STOCK_THRESHOLD = 5
 

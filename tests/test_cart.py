@@ -113,9 +113,9 @@ def test_cart_survives_29_days_but_not_31(client, product, time_machine=None):
     add(client, product)
     cookie = client.cookies[settings.CART_COOKIE_NAME].value
     cart = Cart.objects.get()
-    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now() - timedelta(days=29))
+    Cart.objects.filter(pk=cart.pk).update(last_activity_at=timezone.now() - timedelta(days=29))
     assert purge_stale_carts.delay().get() == 0
-    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now() - timedelta(days=31))
+    Cart.objects.filter(pk=cart.pk).update(last_activity_at=timezone.now() - timedelta(days=31))
     assert purge_stale_carts.delay().get() == 1
     assert not Cart.objects.exists()
     restarted = Client()
@@ -127,7 +127,7 @@ def test_cart_survives_29_days_but_not_31(client, product, time_machine=None):
 
 def test_purge_keeps_ordered_carts(product):
     cart = Cart.objects.create(status=Cart.Status.ORDERED)
-    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now() - timedelta(days=90))
+    Cart.objects.filter(pk=cart.pk).update(last_activity_at=timezone.now() - timedelta(days=90))
     assert services.purge_stale_carts() == 0
 
 

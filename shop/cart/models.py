@@ -1,6 +1,7 @@
 import secrets
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from shop.catalog.models import Product
@@ -21,16 +22,29 @@ class Cart(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
     email = models.EmailField(_("e-mail"), blank=True)
     language = models.CharField(_("language"), max_length=8, blank=True)
+    # What the shopper chose at checkout before leaving (abandoned-cart recovery fills checkout in again with it).
+    shopper_name = models.CharField(_("name"), max_length=200, blank=True)
+    shipping_method = models.ForeignKey(
+        "checkout.ShippingMethod", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    payment_method = models.CharField(_("payment method"), max_length=32, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("last activity"), auto_now=True, db_index=True)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+    # Moved only by what the shopper does (adding, changing, checking out): the idle time of abandoned carts and the
+    # 30-day purge count from it, never from bookkeeping (``updated_at`` moves with every save).
+    last_activity_at = models.DateTimeField(_("last shopper activity"), default=timezone.now)
 
     class Meta:
         verbose_name = _("cart")
         verbose_name_plural = _("carts")
-        indexes = [models.Index(fields=["status", "updated_at"], name="cart_status_activity")]
+        indexes = [models.Index(fields=["status", "last_activity_at"], name="cart_status_last_activity")]
 
     def __str__(self):
         return f"Cart {self.pk}"
+
+    def touch(self) -> None:
+        """The shopper did something with this cart (call before saving it)."""
+        self.last_activity_at = timezone.now()
 
 
 class CartLine(models.Model):

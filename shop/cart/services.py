@@ -11,11 +11,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from orders.models import Order
 from shop.catalog.models import Product
 
 from .models import Cart, CartLine
@@ -111,7 +112,8 @@ def add_to_cart(token: str | None, product_id: int, quantity: int, language: str
             line.save(update_fields=["quantity"])
         else:
             CartLine.objects.create(cart=cart, product=product, quantity=new_quantity)
-        cart.save(update_fields=["updated_at"])
+        cart.touch()
+        cart.save(update_fields=["last_activity_at", "updated_at"])
     if new_quantity - in_cart < quantity:
         message = ngettext(
             "Only %(count)d %(name)s available: your cart now holds %(count)d.",
@@ -136,7 +138,8 @@ def update_line(token: str | None, line_id: int, quantity: int) -> str:
         limit = product.max_orderable()
         line.quantity = min(quantity, limit)
         line.save(update_fields=["quantity"])
-        cart.save(update_fields=["updated_at"])
+        cart.touch()
+        cart.save(update_fields=["last_activity_at", "updated_at"])
     if line.quantity < quantity:
         return ngettext(
             "Only %(count)d %(name)s available: quantity set to %(count)d.",
@@ -153,7 +156,8 @@ def remove_line(token: str | None, line_id: int) -> str:
         if not line:
             raise CartError(_("This item is no longer in your cart."))
         line.delete()
-        cart.save(update_fields=["updated_at"])
+        cart.touch()
+        cart.save(update_fields=["last_activity_at", "updated_at"])
     return _("%(name)s was removed from your cart.") % {"name": line.product.name}
 
 
@@ -195,7 +199,33 @@ def review_cart(token: str | None) -> CartContents:
 
 
 def purge_stale_carts(now=None) -> int:
-    """Delete open carts idle for longer than the cart cookie lives (30 days). Returns how many went."""
+    """Delete the carts without an order whose shopper has done nothing with them for longer than the cart cookie
+    lives (30 days), whatever was sent about them. Returns how many went."""
     cutoff = (now or timezone.now()) - timedelta(seconds=settings.CART_COOKIE_AGE)
-    deleted, by_model = Cart.objects.filter(status=Cart.Status.OPEN, updated_at__lt=cutoff).delete()
+    deleted, by_model = Cart.objects.filter(status=Cart.Status.OPEN, last_activity_at__lt=cutoff).delete()
     return by_model.get("cart.Cart", 0)
+
+
+def abandoned_carts(now=None):
+    """The carts a shopper left before ordering, to win back: at least one item, an e-mail, no order, and no shopper
+    activity for ``CART_ABANDONED_AFTER_MINUTES`` — and no order placed since with that e-mail, from any cart (that
+    shopper came back: their cart is "Ordered", not a recovery target). A queryset, newest activity first."""
+    return _left_carts(now).exclude(Exists(_ordered_since())).order_by("-last_activity_at", "-pk")
+
+
+def ordered_after_leaving(now=None):
+    """The left carts whose e-mail has ordered since (from another cart): shown as "Ordered", never reminded."""
+    return _left_carts(now).filter(Exists(_ordered_since())).order_by("-last_activity_at", "-pk")
+
+
+def _left_carts(now=None):
+    idle_since = (now or timezone.now()) - timedelta(minutes=settings.CART_ABANDONED_AFTER_MINUTES)
+    return (
+        Cart.objects.filter(status=Cart.Status.OPEN, last_activity_at__lte=idle_since)
+        .exclude(email="")
+        .filter(Exists(CartLine.objects.filter(cart=OuterRef("pk"))))
+    )
+
+
+def _ordered_since():
+    return Order.objects.filter(email__iexact=OuterRef("email"), created_at__gte=OuterRef("last_activity_at"))

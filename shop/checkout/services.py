@@ -4,13 +4,17 @@ cart and choices under the cart's lock and creates the order on the one path all
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders import services as orders
 from orders.models import Order
 from orders.stock import OutOfStock
 from orders.totals import Totals, compute_totals
+from payments.models import PaymentMethod
 from payments.providers import available_methods
 from shop.backoffice.models import Store
 from shop.cart.models import Cart, CartLine
@@ -49,11 +53,32 @@ class CheckoutData:
     billing: dict = field(default_factory=dict)
 
 
-def save_contact_email(token: str | None, email: str) -> bool:
-    """The contact e-mail is kept on the cart as soon as the shopper gives it (abandoned-cart recovery needs it)."""
+def save_checkout_choices(token: str | None, data, language: str) -> bool:
+    """What the shopper has given at checkout so far, kept on the cart as they go (abandoned-cart recovery writes to
+    the e-mail and fills checkout in again): the e-mail when it is valid, the name, the shipping and payment methods
+    offered that they chose, their language. Each change counts as the shopper's activity. ``data``: the posted form.
+    Returns whether the e-mail was kept."""
     if not token:
         return False
-    return bool(Cart.objects.filter(token=token, status=Cart.Status.OPEN).update(email=email))
+    changes = {"language": language[:8], "last_activity_at": timezone.now()}
+    email = str(data.get("email") or "").strip()
+    if email and len(email) <= 254:
+        try:
+            validate_email(email)
+            changes["email"] = email
+        except ValidationError:
+            pass
+    name = " ".join(str(data.get("shipping_name") or data.get("billing_name") or "").split())[:200]
+    if name:
+        changes["shopper_name"] = name
+    methods = {str(m.pk): m for m in shipping_methods()}
+    if str(data.get("shipping_method", "")) in methods:
+        changes["shipping_method"] = methods[str(data["shipping_method"])]
+    payment = str(data.get("payment_method") or "")
+    if payment in PaymentMethod.enabled_codes():
+        changes["payment_method"] = payment
+    updated = Cart.objects.filter(token=token, status=Cart.Status.OPEN).update(**changes)
+    return bool(updated) and "email" in changes
 
 
 def place_order(token: str | None, data: CheckoutData, language: str) -> Order:

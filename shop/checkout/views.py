@@ -18,7 +18,7 @@ from shop.backoffice.models import Store
 from shop.cart import services as cart_services
 
 from . import services
-from .forms import CheckoutForm, EmailForm
+from .forms import CheckoutForm
 
 
 def _payment_choices(store, methods, chosen, lines):
@@ -135,9 +135,8 @@ def checkout(request):
     for notice in contents.notices:
         messages.warning(request, notice)
     if request.method == "POST":
-        email = EmailForm({"email": request.POST.get("email", "")})
-        if email.is_valid():  # kept even when the rest is incomplete: abandoned-cart recovery needs it
-            services.save_contact_email(request.cart.token, email.cleaned_data["email"])
+        # kept even when the rest is incomplete: abandoned-cart recovery needs it
+        services.save_checkout_choices(request.cart.token, request.POST, get_language())
         messages.error(request, _("Please check the highlighted fields."))
     return render(request, "storefront/checkout.html", context)
 
@@ -175,10 +174,7 @@ def checkout_summary(request):
     to date by static/js/checkout.js the moment the delivery changes) differ from the server's: the merchant changed
     them meanwhile, or the script did not run. The script then keeps the shopper's current choice and the focus."""
     context = _build(request, request.POST)
-    email = EmailForm({"email": request.POST.get("email", "")})
-    context["email_saved"] = email.is_valid() and services.save_contact_email(
-        request.cart.token, email.cleaned_data["email"]
-    )
+    context["email_saved"] = services.save_checkout_choices(request.cart.token, request.POST, get_language())
     context["redraw_payment"] = request.POST.get("payment_offer") != context["payment_offer"]
     return render(request, "storefront/includes/checkout_summary.html", {**context, "oob": True})
 

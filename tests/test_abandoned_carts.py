@@ -1,0 +1,160 @@
+"""Abandoned carts (issue #13), first part: what the cart keeps as the shopper checks out, its own clock of the
+shopper's activity (bookkeeping never moves it), which carts count as abandoned, and the purge by that clock."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from shop.cart import services
+from shop.cart.models import Cart, CartLine
+from tests.factories import ProductFactory
+from tests.test_checkout import ADDRESS, add, order_now, u
+
+pytestmark = pytest.mark.django_db
+T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def mug(db):
+    return ProductFactory(name="Enamel Mug", sku="MUG-1", price=Decimal("24.50"), stock=10)
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def left_cart(client, store, shipping, mug, clock):
+    """A shopper put a mug in the cart and gave their e-mail at checkout at T0, then left."""
+    add(client, mug)
+    client.post(u("checkout:summary"), {"email": "anna@example.ch"}, HTTP_HX_REQUEST="true")
+    return Cart.objects.get()
+
+
+def abandoned() -> list[int]:
+    return list(services.abandoned_carts().values_list("pk", flat=True))
+
+
+def test_a_cart_is_abandoned_two_hours_after_the_shoppers_last_action(left_cart, clock):
+    clock.shift(dt.timedelta(minutes=119, seconds=59))
+    assert abandoned() == []
+    clock.shift(dt.timedelta(seconds=1))
+    assert abandoned() == [left_cart.pk]
+
+
+def test_the_idle_time_is_a_setting(left_cart, clock, settings):
+    settings.CART_ABANDONED_AFTER_MINUTES = 30
+    clock.shift(dt.timedelta(minutes=30))
+    assert abandoned() == [left_cart.pk]
+
+
+def test_no_email_or_no_items_or_an_order_is_not_abandoned(client, store, shipping, mug, clock, place):
+    add(client, mug)  # no e-mail given
+    anonymous = Cart.objects.get()
+    with_email_no_items = Cart.objects.create(email="leer@example.ch")
+    order = place(mug)  # ordered: its cart is no longer open
+    clock.shift(dt.timedelta(hours=3))
+    assert abandoned() == []
+    assert {anonymous.pk, with_email_no_items.pk, order.cart_id} <= set(Cart.objects.values_list("pk", flat=True))
+
+
+def test_an_order_with_the_same_email_from_another_cart_ends_the_recovery(left_cart, clock, client, mug, shipping):
+    clock.shift(dt.timedelta(hours=3))
+    assert abandoned() == [left_cart.pk]
+    client.cookies.clear()  # another browser: another cart, the same shopper
+    add(client, mug)
+    assert order_now(client, shipping=shipping["post"], email="ANNA@example.ch").status_code == 302
+    clock.shift(dt.timedelta(hours=3))
+    assert abandoned() == []
+    assert list(services.ordered_after_leaving().values_list("pk", flat=True)) == [left_cart.pk]
+
+
+def test_an_order_from_before_the_cart_was_left_does_not_end_it(client, store, shipping, mug, clock, place):
+    place(mug)  # anna@example.ch ordered once, at T0
+    clock.shift(dt.timedelta(days=2))
+    add(client, mug)
+    client.post(u("checkout:summary"), {"email": "anna@example.ch"}, HTTP_HX_REQUEST="true")
+    clock.shift(dt.timedelta(hours=2))
+    assert abandoned() == [Cart.objects.filter(status="open").get().pk]
+
+
+def test_bookkeeping_never_moves_the_shoppers_activity(left_cart, clock, mug):
+    clock.shift(dt.timedelta(hours=5))
+    cart = Cart.objects.get(pk=left_cart.pk)
+    cart.save()  # any save by the shop (a status, a reminder's bookkeeping): updated_at moves, the activity not
+    mug.stock = 0
+    mug.save()
+    services.review_cart(cart.token)  # the shop reading the cart (and clamping it to stock)
+    cart.refresh_from_db()
+    assert cart.updated_at == T0 + dt.timedelta(hours=5) and cart.last_activity_at == T0
+    assert abandoned() == [cart.pk]
+
+
+def test_each_shopper_action_moves_the_activity(client, store, shipping, mug, clock):
+    add(client, mug)
+    cart = Cart.objects.get()
+    line = CartLine.objects.get()
+    for minutes, action in (
+        (10, lambda: add(client, mug)),
+        (20, lambda: client.post(u("cart:update"), {"line": line.pk, "quantity": 3})),
+        (30, lambda: client.post(u("checkout:summary"), {"email": "a@example.ch"}, HTTP_HX_REQUEST="true")),
+        (40, lambda: client.post(u("checkout:checkout"), {"email": "a@example.ch"})),  # incomplete: not ordered
+        (50, lambda: client.post(u("cart:remove"), {"line": line.pk})),
+    ):
+        clock.move_to(T0 + dt.timedelta(minutes=minutes))
+        action()
+        cart.refresh_from_db()
+        assert cart.last_activity_at == T0 + dt.timedelta(minutes=minutes), minutes
+
+
+def test_the_cart_keeps_what_the_shopper_chose_at_checkout(client, store, shipping, mug, clock):
+    add(client, mug)
+    client.post(
+        u("checkout:summary"),
+        {**ADDRESS, "email": "anna@example.ch", "shipping_method": shipping["post"].pk, "payment_method": "invoice"},
+        HTTP_HX_REQUEST="true",
+    )
+    cart = Cart.objects.get()
+    assert (cart.email, cart.shopper_name, cart.shipping_method, cart.payment_method, cart.language) == (
+        "anna@example.ch",
+        "Anna Muster",
+        shipping["post"],
+        "invoice",
+        "en",
+    )
+    # what can't be right is not kept, and what was kept stays
+    client.post(
+        u("checkout:summary"),
+        {"email": "x" * 300 + "@example.ch", "shipping_method": "999", "payment_method": "stripe\x00"},
+        HTTP_HX_REQUEST="true",
+    )
+    cart.refresh_from_db()
+    assert (cart.email, cart.shipping_method, cart.payment_method) == ("anna@example.ch", shipping["post"], "invoice")
+
+
+def test_carts_without_an_order_are_purged_thirty_days_after_the_last_activity(left_cart, clock):
+    clock.shift(dt.timedelta(days=29, hours=23))
+    Cart.objects.get(pk=left_cart.pk).save()  # bookkeeping on day 29 does not keep it alive
+    assert services.purge_stale_carts() == 0
+    clock.shift(dt.timedelta(hours=2))
+    assert services.purge_stale_carts() == 1
+    assert not Cart.objects.filter(pk=left_cart.pk).exists()
+
+
+def test_existing_carts_keep_their_idle_time_through_the_migration():
+    """The migration copies updated_at (the old last activity) into last_activity_at."""
+    from importlib import import_module
+
+    migration = import_module("shop.cart.migrations.0002_cart_checkout_choices_last_activity")
+    cart = Cart.objects.create(email="old@example.ch")
+    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now() - dt.timedelta(days=12))
+    from django.apps import apps
+
+    migration.last_activity_from_updated_at(apps, None)
+    cart.refresh_from_db()
+    assert cart.last_activity_at == cart.updated_at
