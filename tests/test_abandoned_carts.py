@@ -158,3 +158,118 @@ def test_existing_carts_keep_their_idle_time_through_the_migration():
     migration.last_activity_from_updated_at(apps, None)
     cart.refresh_from_db()
     assert cart.last_activity_at == cart.updated_at
+
+
+# Sales → Abandoned carts ------------------------------------------------------------------------------------------
+
+PAGE = "/backoffice/abandoned-carts/"
+
+
+@pytest.fixture
+def standard(store):
+    store.plan = "standard"
+    store.save()
+    return store
+
+
+def left(product, email, *, name="", quantity=1, minutes_ago=180, language="de", payment="", shipping=None):
+    """A cart left ``minutes_ago`` with ``quantity`` of ``product`` (made directly: hundreds of them)."""
+    cart = Cart.objects.create(
+        email=email,
+        shopper_name=name,
+        language=language,
+        payment_method=payment,
+        shipping_method=shipping,
+        last_activity_at=timezone.now() - dt.timedelta(minutes=minutes_ago),
+    )
+    CartLine.objects.create(cart=cart, product=product, quantity=quantity)
+    return cart
+
+
+def page_of(client, **params) -> str:
+    response = client.get(PAGE, params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_merchant_sees_who_left_what_and_how_they_meant_to_pay(client, staff, standard, shipping, mug):
+    left(mug, "anna@example.ch", name="Anna Muster", quantity=2, payment="invoice", shipping=shipping["post"])
+    left(mug, "recent@example.ch", minutes_ago=30)  # still shopping: not abandoned yet
+    html = page_of(client)
+    assert "Anna Muster" in html and "anna@example.ch" in html and "recent@example.ch" not in html
+    row = html[html.index("Anna Muster") :]
+    assert "CHF 49.–" in row and "Swiss Post" in row and "Invoice" in row and "German" in row
+    assert "Not reminded" in row and "1 cart" in html
+    assert 'aria-current="page">Abandoned carts</a>' in html
+
+
+def test_ordered_later_is_a_filter_of_its_own_and_search_finds_an_email(client, staff, standard, shipping, mug, place):
+    left(mug, "anna@example.ch", minutes_ago=24 * 60)
+    left(mug, "berta@example.ch")
+    place(mug)  # anna@example.ch ordered since (from another cart)
+    html = page_of(client)
+    assert "berta@example.ch" in html and "anna@example.ch" not in html
+    ordered = page_of(client, show="ordered")
+    assert "anna@example.ch" in ordered and "berta@example.ch" not in ordered and ">Ordered<" in ordered
+    assert "berta@example.ch" in page_of(client, q="BERTA") and "berta@example.ch" not in page_of(client, q="anna")
+    assert "No abandoned cart matches this e-mail." in page_of(client, q="nobody")
+
+
+def test_bad_filters_are_ignored_never_a_500(client, staff, standard, mug):
+    left(mug, "anna@example.ch")
+    for params in ({"show": "everything"}, {"page": "999"}, {"page": "x"}, {"q": "\x00" * 3}, {"q": "a" * 5000}):
+        assert client.get(PAGE, params).status_code == 200, params
+
+
+def test_the_list_takes_the_same_queries_for_ten_or_three_hundred_carts(
+    client, staff, standard, shipping, mug, django_assert_max_num_queries
+):
+    for i in range(10):
+        left(mug, f"s{i}@example.ch", shipping=shipping["post"], payment="invoice")
+    with django_assert_max_num_queries(8) as few:
+        page_of(client)
+    for i in range(10, 300):
+        left(mug, f"s{i}@example.ch", shipping=shipping["post"], payment="invoice")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        html = page_of(client)
+    assert "300 carts" in html and "Page 1 of 6" in html
+
+
+def test_on_the_free_plan_the_page_explains_the_feature_and_lists_nothing(client, staff, store, mug):
+    left(mug, "anna@example.ch")
+    html = page_of(client)
+    assert "Abandoned carts are part of the Standard plan." in html and "anna@example.ch" not in html
+    assert 'href="/backoffice/settings/general/"' in html or "/backoffice/settings/" in html
+
+
+def test_the_dashboard_counts_abandoned_carts_as_the_list_does_and_links_there(client, staff, standard, mug):
+    left(mug, "anna@example.ch")
+    left(mug, "recent@example.ch", minutes_ago=5)
+    Cart.objects.create(email="empty@example.ch", last_activity_at=timezone.now() - dt.timedelta(days=1))
+    html = client.get("/backoffice/").content.decode()
+    assert f'<a class="stat" href="{PAGE}"><span class="stat__value">1</span>' in html
+
+
+def test_the_page_is_for_staff_only(client, standard):
+    response = client.get(PAGE)
+    assert response.status_code == 302 and "/backoffice/login/" in response["Location"]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_merchant_goes_from_the_dashboard_to_the_abandoned_carts(page, live_server, standard, shipping, artifacts):
+    from playwright.sync_api import expect
+
+    from tests.browser import log_in
+
+    fondue = ProductFactory(name="Fondue Set", sku="FON-1", price=Decimal("129.00"), stock=5)
+    left(fondue, "anna@example.ch", name="Anna Muster", payment="invoice", shipping=shipping["post"], language="fr")
+    log_in(page, live_server)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(live_server.url + "/backoffice/")
+    page.get_by_role("link", name="1 Abandoned carts").click()
+    expect(page.get_by_role("heading", name="Abandoned carts")).to_be_visible()
+    row = page.get_by_role("row", name="Anna Muster")
+    expect(row).to_contain_text("CHF 129.–")
+    expect(row).to_contain_text("French")
+    page.screenshot(path=artifacts / "backoffice-abandoned-carts.png", full_page=True)

@@ -122,6 +122,25 @@ def open_new_order(page, live_server, shop, place):
     page.goto(live_server.url + "/backoffice/orders/new/")
 
 
+def open_abandoned_carts(page, live_server, shop, place):
+    """Sales → Abandoned carts with a cart on it (the Standard plan)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from shop.backoffice.models import Store
+    from shop.cart.models import Cart, CartLine
+
+    Store.objects.filter(pk=1).update(plan="standard")
+    cart = Cart.objects.create(
+        email="anna@example.ch", shopper_name="Anna Muster", last_activity_at=timezone.now() - dt.timedelta(hours=3)
+    )
+    CartLine.objects.create(cart=cart, product=shop, quantity=2)
+    log_in(page, live_server)
+    page.goto(live_server.url + "/backoffice/abandoned-carts/")
+    expect(page.get_by_role("cell", name="2", exact=True)).to_be_visible()
+
+
 PAGES = {
     "storefront-home": open_home,
     "product": open_product,
@@ -130,6 +149,7 @@ PAGES = {
     "backoffice-order": open_order,
     "backoffice-new-order": open_new_order,
     "order-declined": open_order_declined,
+    "backoffice-abandoned-carts": open_abandoned_carts,
 }
 
 

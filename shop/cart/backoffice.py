@@ -1,0 +1,51 @@
+"""Sales → Abandoned carts (back office): the carts shoppers left with an e-mail before ordering, to win them back.
+
+A feature of the Standard plan: on the Free plan the page says what it does and where to switch."""
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db.models import DecimalField, ExpressionWrapper, F, Sum
+from django.shortcuts import render
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
+
+from payments.providers import provider_label
+from shop.backoffice.models import Store
+from shop.backoffice.views import staff_required
+
+from . import services
+
+PER_PAGE = 50
+SHOWS = ("abandoned", "ordered")  # to win back (the default), or left and then ordered with the same e-mail
+LANGUAGES = dict(settings.LANGUAGES)
+
+
+@staff_required
+@require_GET
+def abandoned_carts(request):
+    store = Store.load()
+    if store.plan != Store.Plan.STANDARD:
+        return render(request, "backoffice/carts/standard_only.html", {"section": "abandoned_carts"})
+    show = request.GET.get("show") if request.GET.get("show") in SHOWS else "abandoned"
+    query = " ".join(request.GET.get("q", "").split())[:254]
+    carts = services.abandoned_carts() if show == "abandoned" else services.ordered_after_leaving()
+    if query:
+        carts = carts.filter(email__icontains=query)
+    value = ExpressionWrapper(F("lines__quantity") * F("lines__product__price"), output_field=DecimalField())
+    carts = carts.select_related("shipping_method").annotate(items=Sum("lines__quantity"), total=Sum(value))
+    page = Paginator(carts, PER_PAGE).get_page(request.GET.get("page"))
+    for cart in page.object_list:
+        cart.payment_label = provider_label(cart.payment_method) if cart.payment_method else ""
+        cart.language_label = LANGUAGES.get(cart.language, cart.language)
+    return render(
+        request,
+        "backoffice/carts/abandoned.html",
+        {
+            "section": "abandoned_carts",
+            "page": page,
+            "show": show,
+            "query": query,
+            "query_string": urlencode({k: v for k, v in (("show", show), ("q", query)) if v}),
+            "idle_minutes": settings.CART_ABANDONED_AFTER_MINUTES,
+        },
+    )

@@ -1,0 +1,9 @@
+"""Sales → Abandoned carts, under /backoffice/abandoned-carts/ (namespace ``backoffice``)."""
+
+from django.urls import path
+
+from . import backoffice
+
+urlpatterns = [
+    path("", backoffice.abandoned_carts, name="abandoned_carts"),
+]
