@@ -273,3 +273,22 @@ def test_the_merchant_goes_from_the_dashboard_to_the_abandoned_carts(page, live_
     expect(row).to_contain_text("CHF 129.–")
     expect(row).to_contain_text("French")
     page.screenshot(path=artifacts / "backoffice-abandoned-carts.png", full_page=True)
+    page.get_by_role("link", name="Anna Muster").click()
+    expect(page.get_by_role("heading", name="Anna Muster")).to_be_visible()
+    expect(page.get_by_role("region", name="Items")).to_contain_text("Fondue Set")
+    page.screenshot(path=artifacts / "backoffice-abandoned-cart.png", full_page=True)
+
+
+def test_a_carts_page_shows_its_lines_choices_and_history(client, staff, standard, shipping, mug):
+    cart = left(mug, "anna@example.ch", name="Anna Muster", quantity=3, payment="invoice", shipping=shipping["post"])
+    listed = page_of(client)
+    assert f'href="/backoffice/abandoned-carts/{cart.pk}/"' in listed
+    html = client.get(f"{PAGE}{cart.pk}/").content.decode()
+    assert "<h1>Anna Muster</h1>" in html and "Enamel Mug" in html and "CHF 73.50" in html
+    assert (
+        "Swiss Post" in html and "Invoice" in html and "Cart created" in html and "Last activity of the shopper" in html
+    )
+    # a cart that is not a left one (still shopping, empty, ordered) is not found
+    recent = left(mug, "recent@example.ch", minutes_ago=5)
+    assert client.get(f"{PAGE}{recent.pk}/").status_code == 404
+    assert client.get(f"{PAGE}999999/").status_code == 404

@@ -5,8 +5,9 @@ A feature of the Standard plan: on the Free plan the page says what it does and 
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import DecimalField, ExpressionWrapper, F, Sum
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from payments.providers import provider_label
@@ -47,5 +48,33 @@ def abandoned_carts(request):
             "query": query,
             "query_string": urlencode({k: v for k, v in (("show", show), ("q", query)) if v}),
             "idle_minutes": settings.CART_ABANDONED_AFTER_MINUTES,
+        },
+    )
+
+
+@staff_required
+@require_GET
+def abandoned_cart(request, pk):
+    """One left cart: its lines at today's prices, what the shopper chose, and what happened to it."""
+    if Store.load().plan != Store.Plan.STANDARD:
+        return render(request, "backoffice/carts/standard_only.html", {"section": "abandoned_carts"})
+    cart = get_object_or_404(services.left_carts().select_related("shipping_method"), pk=pk)
+    lines = list(cart.lines.select_related("product"))
+    ordered = services.ordered_after_leaving().filter(pk=cart.pk).exists()
+    return render(
+        request,
+        "backoffice/carts/cart.html",
+        {
+            "section": "abandoned_carts",
+            "cart": cart,
+            "lines": lines,
+            "total": sum((line.total for line in lines), 0),
+            "ordered": ordered,
+            # what happened to the cart, oldest first (the reminders sent join it)
+            "history": sorted(
+                [(cart.created_at, _("Cart created")), (cart.last_activity_at, _("Last activity of the shopper"))]
+            ),
+            "payment_label": provider_label(cart.payment_method) if cart.payment_method else "",
+            "language_label": LANGUAGES.get(cart.language, cart.language),
         },
     )

@@ -6,4 +6,5 @@ from . import backoffice
 
 urlpatterns = [
     path("", backoffice.abandoned_carts, name="abandoned_carts"),
+    path("<int:pk>/", backoffice.abandoned_cart, name="abandoned_cart"),
 ]

@@ -210,15 +210,16 @@ def abandoned_carts(now=None):
     """The carts a shopper left before ordering, to win back: at least one item, an e-mail, no order, and no shopper
     activity for ``CART_ABANDONED_AFTER_MINUTES`` — and no order placed since with that e-mail, from any cart (that
     shopper came back: their cart is "Ordered", not a recovery target). A queryset, newest activity first."""
-    return _left_carts(now).exclude(Exists(_ordered_since())).order_by("-last_activity_at", "-pk")
+    return left_carts(now).exclude(Exists(_ordered_since())).order_by("-last_activity_at", "-pk")
 
 
 def ordered_after_leaving(now=None):
     """The left carts whose e-mail has ordered since (from another cart): shown as "Ordered", never reminded."""
-    return _left_carts(now).filter(Exists(_ordered_since())).order_by("-last_activity_at", "-pk")
+    return left_carts(now).filter(Exists(_ordered_since())).order_by("-last_activity_at", "-pk")
 
 
-def _left_carts(now=None):
+def left_carts(now=None):
+    """Every cart left with an item and an e-mail for the idle time, ordered since with that e-mail or not."""
     idle_since = (now or timezone.now()) - timedelta(minutes=settings.CART_ABANDONED_AFTER_MINUTES)
     return (
         Cart.objects.filter(status=Cart.Status.OPEN, last_activity_at__lte=idle_since)
