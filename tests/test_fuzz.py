@@ -453,3 +453,19 @@ def test_catalog_pages(client, staff, product, data):
     for path in ("products/new/", f"products/{product.pk}/", "categories/new/", f"products/{product.pk}/remove/"):
         answered(client.post(f"/backoffice/catalog/{path}", data), f"POST catalog {path.rstrip('/')}")
     answered(client.get("/backoffice/catalog/products/", data), "GET catalog products")
+
+
+@fuzz
+@given(params=form(["show", "q", "page"]))
+def test_abandoned_carts_list(client, staff, store, product, params):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from shop.cart.models import Cart, CartLine
+
+    store.plan = "standard"
+    store.save()
+    cart = Cart.objects.create(email="anna@example.ch", last_activity_at=timezone.now() - dt.timedelta(days=1))
+    CartLine.objects.create(cart=cart, product=product, quantity=1)
+    answered(client.get("/backoffice/abandoned-carts/", params), "GET abandoned carts")
