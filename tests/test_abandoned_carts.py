@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from shop.cart import services
 from shop.cart.models import Cart, CartLine
-from tests.factories import ProductFactory
+from tests.factories import CartLineFactory, ProductFactory
 from tests.test_checkout import ADDRESS, add, order_now, u
 
 pytestmark = pytest.mark.django_db
@@ -174,16 +174,16 @@ def standard(store):
 
 def left(product, email, *, name="", quantity=1, minutes_ago=180, language="de", payment="", shipping=None):
     """A cart left ``minutes_ago`` with ``quantity`` of ``product`` (made directly: hundreds of them)."""
-    cart = Cart.objects.create(
-        email=email,
-        shopper_name=name,
-        language=language,
-        payment_method=payment,
-        shipping_method=shipping,
-        last_activity_at=timezone.now() - dt.timedelta(minutes=minutes_ago),
-    )
-    CartLine.objects.create(cart=cart, product=product, quantity=quantity)
-    return cart
+    return CartLineFactory(
+        product=product,
+        quantity=quantity,
+        cart__email=email,
+        cart__shopper_name=name,
+        cart__language=language,
+        cart__payment_method=payment,
+        cart__shipping_method=shipping,
+        cart__last_activity_at=timezone.now() - dt.timedelta(minutes=minutes_ago),
+    ).cart
 
 
 def page_of(client, **params) -> str:

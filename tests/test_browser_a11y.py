@@ -129,13 +129,16 @@ def open_abandoned_carts(page, live_server, shop, place):
     from django.utils import timezone
 
     from shop.backoffice.models import Store
-    from shop.cart.models import Cart, CartLine
+    from tests.factories import CartLineFactory
 
     Store.objects.filter(pk=1).update(plan="standard")
-    cart = Cart.objects.create(
-        email="anna@example.ch", shopper_name="Anna Muster", last_activity_at=timezone.now() - dt.timedelta(hours=3)
+    CartLineFactory(
+        product=shop,
+        quantity=2,
+        cart__email="anna@example.ch",
+        cart__shopper_name="Anna Muster",
+        cart__last_activity_at=timezone.now() - dt.timedelta(hours=3),
     )
-    CartLine.objects.create(cart=cart, product=shop, quantity=2)
     log_in(page, live_server)
     page.goto(live_server.url + "/backoffice/abandoned-carts/")
     expect(page.get_by_role("cell", name="2", exact=True)).to_be_visible()

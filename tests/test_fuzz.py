@@ -462,10 +462,11 @@ def test_abandoned_carts_list(client, staff, store, product, params):
 
     from django.utils import timezone
 
-    from shop.cart.models import Cart, CartLine
+    from tests.factories import CartLineFactory
 
     store.plan = "standard"
     store.save()
-    cart = Cart.objects.create(email="anna@example.ch", last_activity_at=timezone.now() - dt.timedelta(days=1))
-    CartLine.objects.create(cart=cart, product=product, quantity=1)
+    CartLineFactory(
+        product=product, cart__email="anna@example.ch", cart__last_activity_at=timezone.now() - dt.timedelta(days=1)
+    )
     answered(client.get("/backoffice/abandoned-carts/", params), "GET abandoned carts")

@@ -15,9 +15,9 @@ from shop.backoffice.models import Store
 from shop.backoffice.views import staff_required
 
 from . import services
+from .forms import AbandonedCartFilterForm
 
 PER_PAGE = 50
-SHOWS = ("abandoned", "ordered")  # to win back (the default), or left and then ordered with the same e-mail
 LANGUAGES = dict(settings.LANGUAGES)
 
 
@@ -27,9 +27,9 @@ def abandoned_carts(request):
     store = Store.load()
     if store.plan != Store.Plan.STANDARD:
         return render(request, "backoffice/carts/standard_only.html", {"section": "abandoned_carts"})
-    show = request.GET.get("show") if request.GET.get("show") in SHOWS else "abandoned"
-    # an e-mail to search for: NUL characters dropped (PostgreSQL refuses them in a query), spaces collapsed
-    query = " ".join(request.GET.get("q", "").replace("\x00", "").split())[:254]
+    form = AbandonedCartFilterForm(request.GET)
+    data = form.cleaned_data if form.is_valid() else {}
+    show, query = data.get("show") or "abandoned", " ".join((data.get("q") or "").split())
     carts = services.abandoned_carts() if show == "abandoned" else services.ordered_after_leaving()
     if query:
         carts = carts.filter(email__icontains=query)
@@ -45,6 +45,7 @@ def abandoned_carts(request):
         {
             "section": "abandoned_carts",
             "page": page,
+            "form": form,
             "show": show,
             "query": query,
             "query_string": urlencode({k: v for k, v in (("show", show), ("q", query)) if v}),

@@ -62,3 +62,14 @@ def first_error(form) -> str:
     for errors in form.errors.values():
         return str(errors[0])
     return ""
+
+
+class AbandonedCartFilterForm(forms.Form):
+    """Sales → Abandoned carts: which carts, and an e-mail to search for (an invalid filter shows the default)."""
+
+    show = forms.ChoiceField(
+        label=_("Show"),
+        required=False,
+        choices=[("abandoned", _("To win back")), ("ordered", _("Ordered later"))],
+    )
+    q = forms.CharField(label=_("E-mail"), required=False, max_length=254)
