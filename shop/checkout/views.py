@@ -33,9 +33,14 @@ def _payment_choices(store, methods, chosen, lines):
     reachable = {m.is_pickup for m in methods} or {False}  # no shipping (digital cart): as a delivery
     offered_with: dict[str, list[str]] = {}
     providers = {}
-    totals = {m.is_pickup: services.cart_totals(lines, m).total for m in methods}
+    # the lowest total of each kind of delivery: a method that takes it is offered with that kind (placing the order
+    # checks the exact total)
+    lowest: dict[bool, object] = {}
+    for method in methods:
+        total = services.cart_totals(lines, method).total
+        lowest[method.is_pickup] = min(total, lowest.get(method.is_pickup, total))
     for pickup in sorted(reachable):
-        amount = totals.get(pickup, services.cart_totals(lines, None).total)
+        amount = lowest[pickup] if pickup in lowest else services.cart_totals(lines, None).total
         for provider in available_methods(store, pickup=pickup, amount=amount):
             offered_with.setdefault(provider.code, []).append(kinds[pickup])
             providers[provider.code] = provider
