@@ -62,11 +62,13 @@ KINDS: dict[str, KindInfo] = {
         _("Pay for your order %(number)s at %(store)s"),
         _("Sent when you e-mail a customer the payment link of an order you created."),
     ),
+    # Not a switch among the others: automatic reminders have their own (off by default) under Settings → Email, and
+    # a manual reminder is the merchant's own decision.
     Kind.ABANDONED_CART: KindInfo(
         False,
-        True,
+        False,
         _("You left something in your cart at %(store)s"),
-        _("Sent when you send a recovery e-mail for an abandoned cart."),
+        _("Sent about an abandoned cart: automatically when you switch reminders on, or when you send one."),
     ),
     Kind.NEW_ORDER: KindInfo(
         True, True, _("New order %(number)s: %(total)s"), _("Sent to you for every order placed in the storefront.")

@@ -30,6 +30,30 @@ class EmailSettings(CachedSettingsModel):
         _("send me a copy of customer e-mails"), default=False, help_text=_("A blind copy goes to your addresses.")
     )
     disabled_kinds = models.JSONField(default=list, blank=True)
+    # Abandoned-cart reminders (Sales → Abandoned carts). Off by default, so that an upgrade never mails old carts;
+    # ``cart_reminders_since`` is when they were last switched on: carts left up to 14 days before it are eligible.
+    cart_reminders = models.BooleanField(
+        _("send reminders automatically"),
+        default=False,
+        help_text=_(
+            "A first reminder once a cart has been left for the idle time; carts left before the switch-on "
+            "are reminded only if they are at most 14 days old."
+        ),
+    )
+    cart_reminders_since = models.DateTimeField(null=True, blank=True, editable=False)
+    cart_second_reminder_hours = models.PositiveSmallIntegerField(
+        _("second reminder after (hours)"),
+        default=24,
+        help_text=_("Hours after the first reminder; 0: no second reminder."),
+    )
+    cart_reminder_consent = models.BooleanField(
+        _("ask for consent at checkout"),
+        default=False,
+        help_text=_(
+            "Adds “Remind me by e-mail if I don't finish my order” (unticked) to checkout; only carts whose "
+            "shopper ticked it are reminded."
+        ),
+    )
 
     CACHE_KEY = "shop.email_settings"
 
@@ -99,3 +123,18 @@ class OutgoingEmail(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} → {self.to}"
+
+
+class EmailOptOut(models.Model):
+    """An address that asked for no more reminders (through the link or the ``List-Unsubscribe`` header of one). Kept
+    as an HMAC of the normalised address: the list of who opted out is not a list of addresses (``optout.py``)."""
+
+    address_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("e-mail opt-out")
+        verbose_name_plural = _("e-mail opt-outs")
+
+    def __str__(self):
+        return self.address_hash[:12]

@@ -1,6 +1,7 @@
 """Turn an outgoing e-mail into a message: subject, plain text and HTML, in the recipient's language."""
 
 import re
+from decimal import Decimal
 from email.utils import formataddr, make_msgid
 from urllib.parse import urlsplit
 
@@ -12,8 +13,10 @@ from django.utils import translation
 
 from orders.status import FulfilmentStatus
 from payments.providers import get_provider
+from shop.cart import links
 from shop.money import format_chf
 
+from . import optout
 from .kinds import KINDS, Kind
 from .models import EmailSettings, OutgoingEmail
 
@@ -58,8 +61,21 @@ def build_context(kind: str, *, store, order=None, lines=None, cart=None, cart_l
     if cart is not None or cart_lines is not None:
         if cart_lines is None:
             cart_lines = list(cart.lines.select_related("product"))
-        context.update(cart=cart, cart_lines=cart_lines, cart_url=absolute(reverse("cart:detail")))
+        context.update(
+            cart=cart,
+            cart_lines=cart_lines,
+            cart_total=sum((line.product.price * line.quantity for line in cart_lines), Decimal("0.00")),
+            # the signed link that restores this cart in any browser (a preview has no cart: the cart page)
+            cart_url=absolute(links.recovery_path(cart) if cart is not None else reverse("cart:detail")),
+        )
+    if kind == Kind.ABANDONED_CART:
+        context["opt_out_url"] = opt_out_url(data.get("to") or (cart.email if cart is not None else ""))
     return context
+
+
+def opt_out_url(address: str) -> str:
+    """The page that stops reminders to ``address`` (also the ``List-Unsubscribe`` target, one click by POST)."""
+    return absolute(reverse("notifications:opt_out", kwargs={"token": optout.opt_out_token(address)}))
 
 
 def subject_for(kind: str, context: dict) -> str:
@@ -98,11 +114,17 @@ def sender(store, email_settings: EmailSettings) -> str:
     )
 
 
+def list_unsubscribe(address: str, language: str) -> dict:
+    """RFC 2369 and 8058: mail programs offer "Unsubscribe", which POSTs to the opt-out page in one click."""
+    with translation.override(language):
+        url = opt_out_url(address)
+    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
 def build_message(email: OutgoingEmail, *, store, email_settings=None, connection=None) -> EmailMultiAlternatives:
     email_settings = email_settings or EmailSettings.load()
-    subject, text, html = render(
-        email.kind, email.language, store=store, order=email.order, cart=email.cart, data=email.context
-    )
+    data = {**email.context, "to": email.to}
+    subject, text, html = render(email.kind, email.language, store=store, order=email.order, cart=email.cart, data=data)
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
@@ -113,6 +135,7 @@ def build_message(email: OutgoingEmail, *, store, email_settings=None, connectio
         headers={
             "Message-ID": make_msgid(f"email-{email.pk}", domain=urlsplit(settings.SITE_URL).hostname or "localhost"),
             "X-Shop-Email": str(email.pk),
+            **(list_unsubscribe(email.to, email.language) if email.kind == Kind.ABANDONED_CART else {}),
         },
         connection=connection,
     )

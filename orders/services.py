@@ -16,6 +16,8 @@ from notifications.kinds import Kind
 from notifications.services import notify, notify_all
 from payments import services as payments
 from shop.backoffice.models import Store
+from shop.cart import ordered as cart_ordered
+from shop.cart.models import Cart
 from shop.catalog.models import Product
 from shop.money import format_chf, store_currency
 
@@ -131,6 +133,7 @@ def create_order(new: NewOrder, store) -> Order:
         total=totals.total,
     )
     snapshot_lines(order, new.items)
+    cart_ordered.record_order(order)  # its cart is ordered; a reminded cart it wins back is recovered
     actor = Actor.SHOPPER if new.source == Order.Source.STOREFRONT else Actor.STAFF
     record_event(
         order,
@@ -204,6 +207,12 @@ def create_manual_order(new: NewOrder, user, *, mark_as_paid=False, processing=F
         raise TransitionError(_("Add at least one product."))
     new.source, new.created_by = Order.Source.MANUAL, user
     with transaction.atomic():
+        # placed from an abandoned cart ("Place this order"): once only, even against the shopper ordering it now
+        if (
+            new.cart is not None
+            and not Cart.objects.select_for_update().filter(pk=new.cart.pk, status=Cart.Status.OPEN).exists()
+        ):
+            raise TransitionError(_("This cart has been ordered meanwhile."))
         try:
             order = create_order(new, Store.load())
         except stock.OutOfStock as error:

@@ -145,6 +145,8 @@ CELERY_DB_REUSE_MAX = 1000
 CELERY_TIMEZONE = "Europe/Zurich"
 CELERY_BEAT_SCHEDULE = {
     "purge-stale-carts": {"task": "shop.cart.tasks.purge_stale_carts", "schedule": 60 * 60},
+    # Abandoned-cart reminders (when switched on under Settings → Email, on the Standard plan).
+    "send-cart-reminders": {"task": "shop.cart.tasks.send_cart_reminders", "schedule": 5 * 60},
     # E-mails that never reached the broker (Redis down at commit) or whose retries were lost; exhausted ones fail.
     "sweep-outbox": {"task": "notifications.tasks.sweep_outbox", "schedule": 60},
     # Verified webhook events stored but never processed (broker down when they arrived, a worker lost).

@@ -22,6 +22,7 @@ if settings.SERVE_MEDIA:
 # The storefront carries the language in its URLs (/de/, /fr/, /en/); "/" redirects to the shopper's language.
 urlpatterns += i18n_patterns(
     path("cart/", include("shop.cart.urls")),
+    path("", include("notifications.urls")),
     path("", include("shop.checkout.urls")),
     path("", include("payments.urls")),
     path("", include("shop.catalog.urls")),

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from notifications.models import OutgoingEmail
 from orders.models import Order
 from shop.catalog.models import Product
 
@@ -200,9 +201,14 @@ def review_cart(token: str | None) -> CartContents:
 
 def purge_stale_carts(now=None) -> int:
     """Delete the carts without an order whose shopper has done nothing with them for longer than the cart cookie
-    lives (30 days), whatever was sent about them. Returns how many went."""
+    lives (30 days), whatever was sent about them, and erase the addresses of the e-mails sent about them (the
+    outbox keeps that an e-mail went, not to whom). A cart won back by an order stays, for the recovered figures.
+    Returns how many went."""
     cutoff = (now or timezone.now()) - timedelta(seconds=settings.CART_COOKIE_AGE)
-    deleted, by_model = Cart.objects.filter(status=Cart.Status.OPEN, last_activity_at__lt=cutoff).delete()
+    stale = Cart.objects.filter(status=Cart.Status.OPEN, last_activity_at__lt=cutoff, recovered_order__isnull=True)
+    with transaction.atomic():
+        OutgoingEmail.objects.filter(cart__in=stale).update(to="", bcc="", context={})
+        deleted, by_model = stale.delete()
     return by_model.get("cart.Cart", 0)
 
 
