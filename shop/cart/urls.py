@@ -9,4 +9,5 @@ urlpatterns = [
     path("add/", views.cart_add, name="add"),
     path("update/", views.cart_update, name="update"),
     path("remove/", views.cart_remove, name="remove"),
+    path("recover/<str:signed>/", views.cart_recover, name="recover"),
 ]

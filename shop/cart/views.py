@@ -6,9 +6,10 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
-from django.views.decorators.http import require_POST, require_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from . import services
+from . import links, recovery, services
 from .forms import AddToCartForm, LineForm, UpdateLineForm, first_error
 
 
@@ -83,3 +84,41 @@ def cart_update(request):
 @require_POST
 def cart_remove(request):
     return _line_action(request, LineForm, lambda data: services.remove_line(request.cart.token, data["line"]))
+
+
+def _recovery_failed(request, signed, error):
+    """The link can't restore a cart: say why (invalid: 400; expired, ordered, purged or emptied: 410)."""
+    try:
+        links.token_from_link(signed)
+        status = 410
+    except links.LinkExpired:
+        status = 410
+    except links.LinkInvalid:
+        status = 400
+    return render(request, "storefront/cart_recover.html", {"error": str(error)}, status=status)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def cart_recover(request, signed):
+    """The link of a cart reminder: it makes the reminded cart this browser's cart, and checkout follows, filled in
+    with what the shopper chose before. When this browser has a cart with items of its own, the shopper chooses
+    first: add them to the recovered cart, or give them up (a POST with ``mode``)."""
+    mode = request.POST.get("mode", "") if request.method == "POST" else ""
+    if mode not in ("merge", "replace"):
+        mode = ""
+    try:
+        restored = recovery.restore_cart(signed, request.cart.token, mode=mode)
+    except recovery.RecoveryError as error:
+        return _recovery_failed(request, signed, error)
+    if restored.needs_choice:
+        lines = restored.cart.lines.select_related("product")
+        return render(request, "storefront/cart_recover.html", {"signed": signed, "lines": lines})
+    request.cart.changed(restored.cart)
+    messages.success(request, _("Welcome back! Your cart is ready."))
+    # Sold-out or withdrawn products must leave the cart before ordering: the cart page says which (it reviews the
+    # cart again, so only the other notices — the quantities changed just now — are told here). Otherwise checkout.
+    unavailable = services.review_cart(restored.cart.token).notices
+    for notice in restored.notices:
+        if notice not in unavailable:
+            messages.warning(request, notice)
+    return redirect("cart:detail" if unavailable else "checkout:checkout")

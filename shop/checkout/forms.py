@@ -51,6 +51,10 @@ class EmailForm(forms.Form):
 class CheckoutForm(EmailForm):
     """Everything the Order button sends. Which parts are required depends on the cart and the chosen methods."""
 
+    # Asked only when Settings → Email says so (``asks_consent``); unticked until the shopper ticks it.
+    reminder_consent = forms.BooleanField(
+        label=_("Remind me by e-mail if I don't finish my order"), required=False, initial=False
+    )
     phone = forms.CharField(
         label=_("Phone (optional)"),
         max_length=40,
@@ -76,6 +80,7 @@ class CheckoutForm(EmailForm):
     # The fields in the order the page shows them: after a failed submit the first one with an error gets the focus.
     PAGE_ORDER = (
         "email",
+        "reminder_consent",
         "phone",
         "shipping_method",
         *(f"shipping_{name}" for name in ADDRESS_FIELDS),
@@ -84,8 +89,10 @@ class CheckoutForm(EmailForm):
         "payment_method",
     )
 
-    def __init__(self, *args, requires_shipping: bool, shipping_methods, payment_methods, **kwargs):
+    def __init__(self, *args, requires_shipping: bool, shipping_methods, payment_methods, asks_consent=False, **kwargs):
         super().__init__(*args, **kwargs)
+        if not asks_consent:
+            del self.fields["reminder_consent"]
         self.requires_shipping = requires_shipping
         self.shipping_methods = {m.pk: m for m in shipping_methods}
         self.fields["shipping_method"].choices = [(m.pk, m.name) for m in shipping_methods]

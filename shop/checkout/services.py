@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from notifications.models import EmailSettings
 from orders import services as orders
 from orders.models import Order
 from orders.stock import OutOfStock
@@ -56,8 +57,9 @@ class CheckoutData:
 def save_checkout_choices(token: str | None, data, language: str) -> bool:
     """What the shopper has given at checkout so far, kept on the cart as they go (abandoned-cart recovery writes to
     the e-mail and fills checkout in again): the e-mail when it is valid, the name, the shipping and payment methods
-    offered that they chose, their language. Each change counts as the shopper's activity. ``data``: the posted form.
-    Returns whether the e-mail was kept."""
+    offered that they chose, their language, and — when Settings → Email asks for it at checkout — their consent to
+    reminders (a ticked box is posted, an unticked one is not: every post says which). Each change counts as the
+    shopper's activity. ``data``: the posted form. Returns whether the e-mail was kept."""
     if not token:
         return False
     changes = {"language": language[:8], "last_activity_at": timezone.now()}
@@ -77,6 +79,8 @@ def save_checkout_choices(token: str | None, data, language: str) -> bool:
     payment = str(data.get("payment_method") or "")
     if payment in PaymentMethod.enabled_codes():
         changes["payment_method"] = payment
+    if EmailSettings.load().cart_reminder_consent:
+        changes["reminder_consent"] = str(data.get("reminder_consent") or "").strip().lower() in ("on", "true", "1")
     updated = Cart.objects.filter(token=token, status=Cart.Status.OPEN).update(**changes)
     return bool(updated) and "email" in changes
 

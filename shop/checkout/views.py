@@ -8,6 +8,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from notifications.models import EmailSettings
 from orders.models import Order
 from orders.status import PaymentStatus, can_pay_online, needs_payment
 from payments import services as payments
@@ -53,39 +54,58 @@ def _payment_choices(store, methods, chosen, lines):
 
 
 def _build(request, data=None):
-    """Everything the checkout page needs, for the current cart and (when posted) the shopper's choices."""
+    """Everything the checkout page needs, for the current cart and (when posted) the shopper's choices.
+
+    Before anything is posted the page starts from what the cart kept of an earlier visit (``save_checkout_choices``;
+    a recovery link brings it to any browser): the e-mail, the name, the shipping and payment methods when they are
+    still offered, the consent to reminders. The chosen delivery, the payment methods and the totals follow."""
     contents = cart_services.review_cart(request.cart.token)
+    cart = contents.cart
     store = Store.load()
     requires_shipping = any(item.product.requires_shipping for item in contents.lines)
     methods = services.shipping_methods() if requires_shipping else []
     by_id = {m.pk: m for m in methods}
     chosen = None
     if requires_shipping:
-        try:
-            chosen = by_id.get(int((data or {}).get("shipping_method", "")))
-        except (TypeError, ValueError):
-            chosen = None
+        if data is None:
+            chosen = by_id.get(cart.shipping_method_id) if cart else None
+        else:
+            try:
+                chosen = by_id.get(int(data.get("shipping_method", "")))
+            except (TypeError, ValueError):
+                chosen = None
         chosen = chosen or (methods[0] if methods else None)
     lines = [item.line for item in contents.lines if item.available]
     totals = services.cart_totals(lines, chosen if requires_shipping else None)
     payment_methods = available_methods(store, pickup=bool(chosen and chosen.is_pickup), amount=totals.total)
     offered = [p.code for p in payment_methods]
-    # The shopper's choice when it is offered; the first method when they have not chosen yet; none when they chose
-    # one that this delivery does not offer (the form's error then asks them to choose).
+    # The shopper's choice when it is offered; when they have not chosen yet, the one the cart kept if this delivery
+    # offers it, else the first one; none when they chose one that this delivery does not offer (the form's error
+    # then asks them to choose).
     posted = (data or {}).get("payment_method") or ""
-    chosen_payment = posted if posted in offered else (None if posted else (offered[0] if offered else None))
+    default_payment = offered[0] if offered else None
+    if data is None and cart and cart.payment_method in offered:
+        default_payment = cart.payment_method
+    chosen_payment = posted if posted in offered else (None if posted else default_payment)
+    asks_consent = EmailSettings.load().cart_reminder_consent
     initial = {
-        "email": contents.cart.email if contents.cart else "",
+        "email": cart.email if cart else "",
         "shipping_method": chosen.pk if chosen else None,
-        "payment_method": offered[0] if offered else None,
+        "payment_method": default_payment,
         "billing_same": True,
+        "reminder_consent": bool(cart and cart.reminder_consent),
     }
+    if cart and cart.shopper_name:
+        # the name goes where this delivery asks for it: the shipping address, or the billing one (pickup, digital)
+        asks_shipping_address = requires_shipping and not (chosen and chosen.is_pickup)
+        initial["shipping_name" if asks_shipping_address else "billing_name"] = cart.shopper_name
     form = CheckoutForm(
         data,
         initial=initial,
         requires_shipping=requires_shipping,
         shipping_methods=methods,
         payment_methods=payment_methods,
+        asks_consent=asks_consent,
     )
     return {
         "contents": contents,
@@ -116,6 +136,7 @@ def _order_form(request):
         requires_shipping=chosen is not None,
         shipping_methods=methods,
         payment_methods=available_methods(Store.load(), pickup=bool(chosen and chosen.is_pickup)),
+        asks_consent=EmailSettings.load().cart_reminder_consent,
     )
 
 
