@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from shop.backoffice.models import Store
 from shop.backoffice.settings_views import CHECK_FIELDS
 from shop.backoffice.views import staff_required
+from shop.cart.recovery import ELIGIBLE_BEFORE_SWITCH_ON
 
 from . import services
 from .forms import EmailLogFilterForm, EmailSettingsForm, TestEmailForm
@@ -35,7 +36,8 @@ def email_settings(request):
             messages.success(request, _("E-mail settings saved."))
             return redirect("backoffice:settings_email")
         messages.error(request, CHECK_FIELDS)
-    store = Store.load()
+    store, saved = Store.load(), EmailSettings.load()
+    since = saved.cart_reminders_since
     return render(
         request,
         "backoffice/settings/email.html",
@@ -44,7 +46,12 @@ def email_settings(request):
             "test_form": TestEmailForm(),
             "kinds": [(kind, Kind(kind).label, KINDS[kind].to_merchant) for kind in KINDS if kind != Kind.TEST],
             "languages": settings.LANGUAGES,
-            "recipients": EmailSettings.load().recipients(store),
+            "recipients": saved.recipients(store),
+            # the automatic cart reminders as saved: since when they are on, and the oldest carts they reach
+            "cart_reminders_on": saved.cart_reminders and since is not None,
+            "cart_reminders_since": since,
+            "cart_reminders_from": since - ELIGIBLE_BEFORE_SWITCH_ON if since else None,
+            "standard_plan": store.plan == Store.Plan.STANDARD,
             "failed_count": OutgoingEmail.objects.filter(status=OutgoingEmail.Status.FAILED).count(),
         },
     )

@@ -2,6 +2,7 @@ import re
 
 from django import forms
 from django.core.validators import validate_email
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from shop.form_fields import single_line
@@ -9,13 +10,39 @@ from shop.form_fields import single_line
 from .kinds import KINDS, SWITCHABLE, Kind
 from .models import EmailSettings, OutgoingEmail
 
+MAX_SECOND_REMINDER_HOURS = 168  # a week after the first reminder at the most
+SECOND_REMINDER_HOURS_ERROR = _("Enter a whole number of hours from 0 to 168 (0: no second reminder).")
+
 
 class EmailSettingsForm(forms.ModelForm):
-    """Settings → Email: the sender, the merchant's addresses and one switch per notification."""
+    """Settings → Email: the sender, the merchant's addresses, one switch per notification and the automatic
+    abandoned-cart reminders."""
+
+    CART_REMINDER_FIELDS = ["cart_reminders", "cart_second_reminder_hours", "cart_reminder_consent"]
+
+    # Not required: a form posted without the field at all (an older page, a script) keeps the hours set; an empty
+    # one is explained (``clean_cart_second_reminder_hours``).
+    cart_second_reminder_hours = forms.IntegerField(
+        label=capfirst(EmailSettings._meta.get_field("cart_second_reminder_hours").verbose_name),
+        help_text=EmailSettings._meta.get_field("cart_second_reminder_hours").help_text,
+        min_value=0,
+        max_value=MAX_SECOND_REMINDER_HOURS,
+        required=False,
+        error_messages=dict.fromkeys(("invalid", "min_value", "max_value"), SECOND_REMINDER_HOURS_ERROR),
+    )
 
     class Meta:
         model = EmailSettings
-        fields = ["sender_name", "sender_email", "merchant_recipients", "merchant_language", "copy_customer_emails"]
+        fields = [
+            "sender_name",
+            "sender_email",
+            "merchant_recipients",
+            "merchant_language",
+            "copy_customer_emails",
+            "cart_reminders",
+            "cart_second_reminder_hours",
+            "cart_reminder_consent",
+        ]
         widgets = {"merchant_recipients": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, **kwargs):
@@ -36,6 +63,17 @@ class EmailSettingsForm(forms.ModelForm):
 
     def merchant_switches(self):
         return self.switches(True)
+
+    def cart_reminder_fields(self):
+        return [self[name] for name in self.CART_REMINDER_FIELDS]
+
+    def clean_cart_second_reminder_hours(self):
+        hours = self.cleaned_data["cart_second_reminder_hours"]
+        if hours is None:
+            if self.add_prefix("cart_second_reminder_hours") in self.data:
+                raise forms.ValidationError(SECOND_REMINDER_HOURS_ERROR)
+            return self.instance.cart_second_reminder_hours
+        return hours
 
     def clean_sender_name(self):
         return single_line(self.cleaned_data["sender_name"])

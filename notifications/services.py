@@ -118,11 +118,16 @@ def send_test_email(user, to: str = "") -> list[OutgoingEmail]:
 
 
 def update_email_settings(data: dict, disabled_kinds: list[str]) -> EmailSettings:
-    """Settings → Email: save the sender, the merchant's addresses and the switches."""
+    """Settings → Email: save the sender, the merchant's addresses and the switches. Switching the automatic cart
+    reminders on (from off) dates it: carts left up to 14 days before that are reminded, never older ones; switching
+    them off keeps the date, and switching them on again after a pause dates it anew."""
     with transaction.atomic():
         email_settings = EmailSettings.objects.select_for_update().filter(pk=1).first() or EmailSettings(pk=1)
+        was_on = email_settings.cart_reminders
         for name, value in data.items():
             setattr(email_settings, name, value)
+        if email_settings.cart_reminders and (not was_on or email_settings.cart_reminders_since is None):
+            email_settings.cart_reminders_since = timezone.now()
         email_settings.disabled_kinds = sorted(disabled_kinds)
         email_settings.save()
     return email_settings

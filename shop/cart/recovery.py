@@ -14,6 +14,7 @@ from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Subquery,
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from notifications.kinds import Kind
 from notifications.models import EmailSettings
@@ -49,12 +50,12 @@ class Status:
     OPTED_OUT = "opted_out"
 
     LABELS = {
-        NOT_REMINDED: _("Not reminded"),
-        SCHEDULED: _("Reminder scheduled"),
-        SENT: _("Reminder sent"),
-        RECOVERED: _("Recovered"),
-        ORDERED: _("Ordered"),
-        OPTED_OUT: _("Opted out"),
+        NOT_REMINDED: gettext_lazy("Not reminded"),
+        SCHEDULED: gettext_lazy("Reminder scheduled"),
+        SENT: gettext_lazy("Reminder sent"),
+        RECOVERED: gettext_lazy("Recovered"),
+        ORDERED: gettext_lazy("Ordered"),
+        OPTED_OUT: gettext_lazy("Opted out"),
     }
 
 
@@ -123,7 +124,8 @@ def next_automatic(cart, email_settings, store, now):
         return max(now, cart.last_activity_at + timedelta(minutes=settings.CART_ABANDONED_AFTER_MINUTES))
     hours = email_settings.cart_second_reminder_hours
     if hours and cart.first_reminder_at and not cart.second_reminder_at:
-        return max(now, cart.first_reminder_at + timedelta(hours=hours))
+        wait = timedelta(hours=hours)  # after the first one, and after a manual one sent since
+        return max(now, cart.first_reminder_at + wait, (cart.last_manual_at or cart.first_reminder_at) + wait)
     return None
 
 
@@ -205,17 +207,33 @@ def send_due_reminders(now=None, limit=BATCH) -> dict:
         return sent
     first, second = _automatic_targets(now, email_settings)
     for kind, carts in ((CartReminder.Kind.FIRST, first), (CartReminder.Kind.SECOND, second)):
-        if carts is None:
-            continue
-        batch = list(carts.order_by("last_activity_at", "pk").only("pk", "email")[:limit])
-        out = opted_out({cart.email for cart in batch})
-        for cart in batch:
-            if cart.email in out:
-                continue
-            if _send_automatic(cart.pk, kind, now, email_settings):
-                sent[kind] += 1
+        if carts is not None:
+            sent[kind] = _send_batch(carts, kind, now, email_settings, limit)
     if sent["first"] or sent["second"]:
         logger.info("Cart reminders queued: %(first)d first, %(second)d second", sent)
+    return sent
+
+
+def _send_batch(carts, kind, now, email_settings, limit) -> int:
+    """Up to ``limit`` reminders of ``kind``, oldest carts first. Carts of addresses that opted out are passed over
+    page by page (their HMACs can't be matched in SQL), so that they never hold the others back."""
+    sent, after = 0, None
+    carts = carts.order_by("last_activity_at", "pk").only("pk", "email", "last_activity_at")
+    while sent < limit:
+        page = carts
+        if after is not None:
+            page = carts.filter(
+                Q(last_activity_at__gt=after.last_activity_at)
+                | Q(last_activity_at=after.last_activity_at, pk__gt=after.pk)
+            )
+        batch = list(page[:limit])
+        if not batch:
+            break
+        out = opted_out({cart.email for cart in batch})
+        for cart in batch:
+            if sent < limit and cart.email not in out and _send_automatic(cart.pk, kind, now, email_settings):
+                sent += 1
+        after = batch[-1]
     return sent
 
 
@@ -239,7 +257,7 @@ def default_message(cart) -> str:
     store = Store.load()
     with translation_of(cart):
         return _(
-            "You left some items in your cart at %(store)s. They are still waiting for you: complete your order "
+            "You left these items in your cart at %(store)s. They are still waiting for you: complete your order "
             "whenever you like."
         ) % {"store": store.name}
 
