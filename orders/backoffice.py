@@ -19,6 +19,7 @@ from payments import services as payments
 from payments.providers import PROVIDERS, available_methods
 from shop.backoffice.models import Store
 from shop.backoffice.views import staff_required
+from shop.cart.models import Cart
 from shop.catalog.models import Product
 from shop.money import format_chf
 
@@ -400,12 +401,26 @@ def _product_choices():
 @staff_required
 @require_http_methods(["GET", "POST"])
 def order_create(request):
-    """Create an order by hand (phone orders)."""
+    """Create an order by hand (phone orders). ``?cart=<pk>`` ("Place this order" on an abandoned cart's page): the
+    form starts from that open cart (its items, e-mail, name, language and shipping method), and the order is placed
+    from it, which marks it ordered (and won back, when a reminder went out about it)."""
     methods = _manual_payment_methods()
-    form = ManualOrderForm(
-        request.POST or None, payment_methods=methods, initial={"payment_method": "phone", "notify_customer": True}
-    )
-    lines = LineFormSet(request.POST or None, prefix="lines")
+    initial = {"payment_method": "phone", "notify_customer": True}
+    line_initial = None
+    from_cart = None
+    if request.method == "GET" and "cart" in request.GET:
+        from_cart = _open_cart(request.GET["cart"])
+        if from_cart is None:
+            if request.GET["cart"]:
+                messages.error(request, _("This cart is no longer open: it may have been ordered meanwhile."))
+        else:
+            initial.update(ManualOrderForm.initial_from_cart(from_cart))
+            line_initial = [
+                {"product": line.product.sku, "quantity": line.quantity}
+                for line in from_cart.lines.select_related("product")
+            ]
+    form = ManualOrderForm(request.POST or None, payment_methods=methods, initial=initial)
+    lines = LineFormSet(request.POST or None, prefix="lines", initial=line_initial)
     if request.method == "POST":
         if form.is_valid() and lines.is_valid():
             items = [
@@ -427,6 +442,7 @@ def order_create(request):
                         shipping=form.address(),
                         billing=form.address(),
                         confirm=data["notify_customer"],
+                        cart=data["cart"],
                     ),
                     request.user,
                     mark_as_paid=data["mark_paid"],
@@ -438,11 +454,23 @@ def order_create(request):
             else:
                 messages.success(request, _("Order %(number)s created.") % {"number": order.number})
                 return redirect("backoffice:order", number=order.number)
+        elif "cart" in form.errors:  # ordered meanwhile: say so, rather than only "check the fields"
+            messages.error(request, form.errors["cart"][0])
         else:
             messages.error(request, _("Please check the highlighted fields."))
+        from_cart = form.cleaned_data.get("cart")
     return render(
-        request, "backoffice/orders/create.html", {"form": form, "lines": lines, "products": _product_choices()}
+        request,
+        "backoffice/orders/create.html",
+        {"form": form, "lines": lines, "products": _product_choices(), "from_cart": from_cart},
     )
+
+
+def _open_cart(value):
+    """The open cart behind ``?cart=`` (from an abandoned cart's page), or None for anything else."""
+    if not str(value).isascii() or not str(value).isdigit() or len(value) > 18:
+        return None
+    return Cart.objects.filter(pk=int(value), status=Cart.Status.OPEN).select_related("shipping_method").first()
 
 
 @staff_required

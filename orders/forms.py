@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from payments.providers import PROVIDERS
+from shop.cart.models import Cart
 from shop.catalog.models import Product
 from shop.checkout.models import ShippingMethod
 from shop.form_fields import FiniteDecimalField
@@ -170,6 +171,11 @@ class LineForm(forms.Form):
 LineFormSet = forms.formset_factory(LineForm, extra=5, max_num=50)
 
 
+CART_GONE = _(
+    "This cart has been ordered meanwhile: no order was created. Look in Sales → Orders before placing it again."
+)
+
+
 class ManualOrderForm(forms.Form):
     email = forms.EmailField(label=_("Customer e-mail"))
     phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
@@ -195,12 +201,31 @@ class ManualOrderForm(forms.Form):
         required=False,
         help_text=_("Needs an online payment method (the test provider in test mode)."),
     )
+    # "Place this order" on an abandoned cart's page: the order is placed from that cart (which it marks ordered).
+    cart = forms.ModelChoiceField(
+        queryset=Cart.objects.filter(status=Cart.Status.OPEN),
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": CART_GONE},
+    )
 
     def __init__(self, *args, payment_methods, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["country"].choices = COUNTRIES
         self.fields["shipping_method"].queryset = ShippingMethod.objects.filter(is_active=True)
         self.fields["payment_method"].choices = [(p.code, p.name) for p in payment_methods]
+
+    @classmethod
+    def initial_from_cart(cls, cart) -> dict:
+        """What an abandoned cart says of the order (New order from "Place this order"): the shopper's e-mail, name,
+        language and shipping method, when still offered."""
+        languages = {code for code, _label in cls.base_fields["language"].choices}
+        initial = {"cart": cart.pk, "email": cart.email, "name": cart.shopper_name}
+        if cart.language in languages:
+            initial["language"] = cart.language
+        if cart.shipping_method_id and cart.shipping_method.is_active:
+            initial["shipping_method"] = cart.shipping_method_id
+        return initial
 
     def address(self) -> dict:
         return {name: self.cleaned_data[name] for name in ("name", "company", "street", "postcode", "city", "country")}

@@ -1,6 +1,6 @@
 """The merchant shell: login, logout, dashboard. Every view here requires a staff login."""
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from functools import wraps
 
 from django import forms
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 
 from orders.models import Order
 from orders.status import OPEN_FULFILMENT, PaymentStatus
+from shop.cart import recovery as cart_recovery
 from shop.cart import services as cart_services
 from shop.catalog.models import Product
 
@@ -67,6 +68,9 @@ class LogoutView(auth_views.LogoutView):
     next_page = settings.LOGIN_URL
 
 
+RECOVERED_DAYS = 30  # the dashboard's "Recovered carts" figure looks back this far
+
+
 @staff_required
 @require_GET
 def dashboard(request):
@@ -91,6 +95,8 @@ def dashboard(request):
             "to_refund": to_refund,
             "product_count": Product.objects.filter(is_active=True).count(),
             "abandoned_carts": cart_services.abandoned_carts().count(),  # the definition of the list it links to
+            "recovered": cart_recovery.recovered_figures(timezone.now() - timedelta(days=RECOVERED_DAYS)),
+            "recovered_days": RECOVERED_DAYS,
             "low_stock": low_stock[:20],
             "low_stock_count": low_stock.count(),
             "threshold": threshold,

@@ -7,4 +7,5 @@ from . import backoffice
 urlpatterns = [
     path("", backoffice.abandoned_carts, name="abandoned_carts"),
     path("<int:pk>/", backoffice.abandoned_cart, name="abandoned_cart"),
+    path("<int:pk>/remind/", backoffice.abandoned_cart_remind, name="abandoned_cart_remind"),
 ]

@@ -64,12 +64,47 @@ def first_error(form) -> str:
     return ""
 
 
+PERIODS = (7, 30, 90, 365)  # days the "Recovered sales" summary can look back
+DEFAULT_PERIOD = 30
+
+
 class AbandonedCartFilterForm(forms.Form):
-    """Sales → Abandoned carts: which carts, and an e-mail to search for (an invalid filter shows the default)."""
+    """Sales → Abandoned carts: which carts, an e-mail to search for, and the period of the recovered sales (an invalid
+    filter shows the default)."""
 
     show = forms.ChoiceField(
         label=_("Show"),
         required=False,
-        choices=[("abandoned", _("To win back")), ("ordered", _("Ordered later"))],
+        choices=[
+            ("abandoned", _("To win back")),
+            ("reminded", _("Reminded")),
+            ("not_reminded", _("Not reminded yet")),
+            ("recovered", _("Recovered")),
+            ("ordered", _("Ordered later")),
+        ],
     )
     q = forms.CharField(label=_("E-mail"), required=False, max_length=254)
+    period = forms.TypedChoiceField(
+        label=_("Period"),
+        required=False,
+        coerce=int,
+        empty_value=DEFAULT_PERIOD,
+        choices=[
+            (7, _("Last 7 days")),
+            (30, _("Last 30 days")),
+            (90, _("Last 90 days")),
+            (365, _("Last 365 days")),
+        ],
+    )
+
+
+class ReminderForm(forms.Form):
+    """An abandoned cart's page → "Send reminder": the merchant's words above the items (prefilled, editable)."""
+
+    message = forms.CharField(
+        label=_("Message"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("Shown above the items and the link to the cart. Leave it empty for the standard text."),
+    )
