@@ -69,7 +69,7 @@ def preview(kind: str, language: str) -> tuple[str, str, str]:
     if kind == Kind.TEST:
         return render(kind, language, store=store, data={})
     if kind == Kind.ABANDONED_CART:
-        return render(kind, language, store=store, cart_lines=cart_lines, data={})
+        return render(kind, language, store=store, cart_lines=cart_lines, data={"to": order.email})
     if kind == Kind.READY_FOR_PICKUP:
         order.is_pickup, order.pickup_address, order.requires_shipping = True, "Limmatquai 42\n8001 Zürich", True
         order.payment_method = "cash_on_pickup"

@@ -144,6 +144,62 @@ def open_abandoned_carts(page, live_server, shop, place):
     expect(page.get_by_role("cell", name="2", exact=True)).to_be_visible()
 
 
+def _left_cart(shop):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from shop.backoffice.models import Store
+    from tests.factories import CartLineFactory
+
+    Store.objects.filter(pk=1).update(plan="standard")
+    return CartLineFactory(
+        product=shop,
+        quantity=2,
+        cart__email="anna@example.ch",
+        cart__shopper_name="Anna Muster",
+        cart__language="en",
+        cart__last_activity_at=timezone.now() - dt.timedelta(hours=3),
+    ).cart
+
+
+def open_abandoned_cart(page, live_server, shop, place):
+    """An abandoned cart's page: its lines, history, the "Send reminder" form and "Place this order"."""
+    cart = _left_cart(shop)
+    log_in(page, live_server)
+    page.goto(live_server.url + f"/backoffice/abandoned-carts/{cart.pk}/")
+    expect(page.get_by_role("button", name="Send reminder")).to_be_visible()
+
+
+def open_recovery_choice(page, live_server, shop, place):
+    """The recovery link in a browser whose cart has items: merge or replace."""
+    from django.utils import translation
+
+    from shop.cart.links import recovery_path
+    from tests.factories import ProductFactory
+
+    cart = _left_cart(shop)
+    other = ProductFactory(name="Other Mug", slug="other-mug")
+    page.goto(live_server.url + f"/en/p/{other.slug}/")
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page.locator("#cart-count")).to_have_text("1")
+    with translation.override("en"):
+        page.goto(live_server.url + recovery_path(cart))
+    expect(page.get_by_role("button", name="Replace my current cart")).to_be_visible()
+
+
+def open_opt_out(page, live_server, shop, place):
+    from urllib.parse import urlsplit
+
+    from django.utils import translation
+
+    from notifications.render import opt_out_url
+
+    with translation.override("en"):
+        page.goto(live_server.url + urlsplit(opt_out_url("anna@example.ch")).path)
+    expect(page.get_by_role("button", name="Stop reminders")).to_be_visible()
+
+
 PAGES = {
     "storefront-home": open_home,
     "product": open_product,
@@ -153,6 +209,9 @@ PAGES = {
     "backoffice-new-order": open_new_order,
     "order-declined": open_order_declined,
     "backoffice-abandoned-carts": open_abandoned_carts,
+    "backoffice-abandoned-cart": open_abandoned_cart,
+    "cart-recovery-choice": open_recovery_choice,
+    "opt-out": open_opt_out,
 }
 
 

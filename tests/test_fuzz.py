@@ -360,6 +360,7 @@ def test_order_edit(client, staff, place, product, data):
             "mark_paid",
             "language",
             "send_payment_link",
+            "cart",
         ]
     )  # fmt: skip
 )
@@ -367,6 +368,7 @@ def test_manual_order(client, staff, store, product, data):
     from tests.test_backoffice_manual_orders import manual
 
     answered(client.post("/backoffice/orders/new/", {**manual(), **data}), "POST new order")
+    answered(client.get("/backoffice/orders/new/", {"cart": data.get("cart", "")}), "GET new order from a cart")
 
 
 @fuzz
@@ -378,6 +380,9 @@ def test_manual_order(client, staff, store, product, data):
             "merchant_recipients",
             "merchant_language",
             "copy_customer_emails",
+            "cart_reminders",
+            "cart_second_reminder_hours",
+            "cart_reminder_consent",
             "to",
             "status",
             "kind",
@@ -455,9 +460,8 @@ def test_catalog_pages(client, staff, product, data):
     answered(client.get("/backoffice/catalog/products/", data), "GET catalog products")
 
 
-@fuzz
-@given(params=form(["show", "q", "page"]))
-def test_abandoned_carts_list(client, staff, store, product, params):
+@pytest.fixture
+def left_line(store, product):
     import datetime as dt
 
     from django.utils import timezone
@@ -466,7 +470,42 @@ def test_abandoned_carts_list(client, staff, store, product, params):
 
     store.plan = "standard"
     store.save()
-    CartLineFactory(
+    return CartLineFactory(
         product=product, cart__email="anna@example.ch", cart__last_activity_at=timezone.now() - dt.timedelta(days=1)
     )
+
+
+@fuzz
+@given(params=form(["show", "q", "page", "period"]))
+def test_abandoned_carts_list(client, staff, left_line, params):
     answered(client.get("/backoffice/abandoned-carts/", params), "GET abandoned carts")
+    answered(client.get(f"/backoffice/abandoned-carts/{left_line.cart_id}/", params), "GET abandoned cart")
+
+
+@fuzz
+@given(data=form(["message"]))
+def test_send_reminder(client, staff, left_line, data):
+    from shop.cart.models import CartReminder
+
+    CartReminder.objects.all().delete()  # each example may send one
+    url = f"/backoffice/abandoned-carts/{left_line.cart_id}/remind/"
+    answered(client.post(url, data), "POST send reminder")
+
+
+@fuzz
+@given(token=VALUE, mode=VALUE)
+def test_recovery_and_opt_out_links(client, left_line, token, mode):
+    from notifications.optout import opt_out_token
+    from shop.cart.links import recovery_path
+
+    for path in (f"/en/cart/recover/{token}/", f"/en/email/no-more-reminders/{token}/"):
+        if "/" in token or not token.strip():
+            continue
+        answered(client.get(path), "GET recovery/opt-out link (bad token)")
+        answered(client.post(path, {"mode": mode}), "POST recovery/opt-out link (bad token)")
+    from django.utils import translation
+
+    with translation.override("en"):
+        good = recovery_path(left_line.cart)
+    answered(client.post(good, {"mode": mode}), "POST recovery link")
+    answered(client.post(f"/en/email/no-more-reminders/{opt_out_token(token)}/"), "POST opt-out")
