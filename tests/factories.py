@@ -1,7 +1,9 @@
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from shop.cart.models import Cart, CartLine
 from shop.catalog.models import Category, Product
@@ -49,3 +51,15 @@ class StaffFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"staff{n}")
     is_staff = True
     password = factory.django.Password("s3cret-pass")
+
+
+def left_cart(product, email="anna@example.ch", *, ago=timedelta(hours=3), quantity=1, **cart):
+    """A cart holding ``quantity`` of ``product``, with an e-mail, whose shopper's last action was ``ago`` (by
+    default long enough to count as abandoned); ``cart``: more of the cart's fields (language, shopper_name…)."""
+    return CartLineFactory(
+        product=product,
+        quantity=quantity,
+        cart__email=email,
+        cart__last_activity_at=timezone.now() - ago,
+        **{f"cart__{name}": value for name, value in cart.items()},
+    ).cart

@@ -20,7 +20,7 @@ from orders import services as order_services
 from orders.models import Order
 from shop.cart import recovery
 from shop.cart.models import Cart, CartReminder
-from tests.factories import CartLineFactory, ProductFactory
+from tests.factories import CartLineFactory, ProductFactory, left_cart
 
 pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)  # 10:00 in Zurich
@@ -49,15 +49,10 @@ def mug(db):
 
 
 def left(product, email, *, name="", quantity=1, minutes_ago=180, language="de", consent=False):
-    return CartLineFactory(
-        product=product,
-        quantity=quantity,
-        cart__email=email,
-        cart__shopper_name=name,
-        cart__language=language,
-        cart__reminder_consent=consent,
-        cart__last_activity_at=timezone.now() - dt.timedelta(minutes=minutes_ago),
-    ).cart
+    ago = dt.timedelta(minutes=minutes_ago)
+    return left_cart(
+        product, email, ago=ago, quantity=quantity, shopper_name=name, language=language, reminder_consent=consent
+    )
 
 
 def remind(cart, kind="first", minutes_ago=60, **fields):

@@ -11,7 +11,8 @@ from django.utils import timezone
 from notifications.models import EmailSettings
 from shop.cart import services
 from shop.cart.models import Cart, CartLine, CartReminder
-from tests.factories import CartLineFactory, ProductFactory
+from tests.factories import ProductFactory
+from tests.factories import left_cart as make_left_cart
 from tests.test_checkout import ADDRESS, add, order_now, u
 
 pytestmark = pytest.mark.django_db
@@ -176,16 +177,17 @@ def standard(store):
 
 def left(product, email, *, name="", quantity=1, minutes_ago=180, language="de", payment="", shipping=None):
     """A cart left ``minutes_ago`` with ``quantity`` of ``product`` (made directly: hundreds of them)."""
-    return CartLineFactory(
-        product=product,
+    ago = dt.timedelta(minutes=minutes_ago)
+    return make_left_cart(
+        product,
+        email,
+        ago=ago,
         quantity=quantity,
-        cart__email=email,
-        cart__shopper_name=name,
-        cart__language=language,
-        cart__payment_method=payment,
-        cart__shipping_method=shipping,
-        cart__last_activity_at=timezone.now() - dt.timedelta(minutes=minutes_ago),
-    ).cart
+        shopper_name=name,
+        language=language,
+        payment_method=payment,
+        shipping_method=shipping,
+    )
 
 
 def page_of(client, **params) -> str:

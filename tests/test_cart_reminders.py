@@ -24,7 +24,7 @@ from orders.models import Order
 from shop.cart import recovery, services, tasks
 from shop.cart.models import Cart, CartReminder
 from shop.checkout.services import CheckoutData, place_order
-from tests.factories import CartLineFactory, ProductFactory
+from tests.factories import CartLineFactory, ProductFactory, left_cart
 
 pytestmark = pytest.mark.django_db
 
@@ -75,14 +75,7 @@ def reminders_on(standard, clock):
 
 def left(product, email="anna@example.ch", *, ago=dt.timedelta(0), language="de", quantity=2, consent=False):
     """A cart with ``quantity`` of ``product`` and an e-mail, whose shopper's last action was ``ago``."""
-    return CartLineFactory(
-        product=product,
-        quantity=quantity,
-        cart__email=email,
-        cart__language=language,
-        cart__reminder_consent=consent,
-        cart__last_activity_at=timezone.now() - ago,
-    ).cart
+    return left_cart(product, email, ago=ago, quantity=quantity, language=language, reminder_consent=consent)
 
 
 @pytest.fixture
