@@ -121,7 +121,10 @@ class CartReminder(models.Model):
                 name="cartreminder_one_automatic_each",
             )
         ]
-        indexes = [models.Index(fields=["cart", "created_at"], name="cartreminder_cart_created")]
+        indexes = [
+            models.Index(fields=["cart", "created_at"], name="cartreminder_cart_created"),
+            models.Index(fields=["created_at"], name="cartreminder_created"),  # an order looks back 7 days
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} ({self.cart_id})"

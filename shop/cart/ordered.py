@@ -5,8 +5,6 @@ from an abandoned cart), inside its transaction; it imports only models, so the 
 
 from datetime import timedelta
 
-from django.db.models import Max
-
 from .models import Cart, CartReminder
 
 # An order placed with the e-mail of a reminded cart within this time of the reminder won that cart back.
@@ -31,17 +29,23 @@ def record_order(order) -> Cart | None:
             return cart
     if not order.email:
         return None
+    # from the reminders of the last days (few, by their date's index), not from all carts with that e-mail
     reminded = (
-        Cart.objects.filter(email__iexact=order.email, recovered_order__isnull=True, status=Cart.Status.OPEN)
-        .exclude(pk=order.cart_id)
-        .annotate(last_reminder=Max("reminders__created_at"))
-        .filter(last_reminder__gte=when - RECOVERY_WINDOW, last_reminder__lte=when)
-        .order_by("-last_reminder", "-pk")
+        CartReminder.objects.filter(
+            created_at__gte=when - RECOVERY_WINDOW,
+            created_at__lte=when,
+            cart__email__iexact=order.email,
+            cart__status=Cart.Status.OPEN,
+            cart__recovered_order__isnull=True,
+        )
+        .exclude(cart_id=order.cart_id)
+        .order_by("-created_at", "-pk")
+        .values_list("cart_id", flat=True)
         .first()
     )
     if reminded is None:
         return None
-    Cart.objects.filter(pk=reminded.pk, recovered_order__isnull=True).update(
+    Cart.objects.filter(pk=reminded, recovered_order__isnull=True).update(
         recovered_order=order, recovered_via="email", recovered_at=when
     )
-    return reminded
+    return Cart.objects.get(pk=reminded)
