@@ -133,7 +133,7 @@ def create_order(new: NewOrder, store) -> Order:
         total=totals.total,
     )
     snapshot_lines(order, new.items)
-    cart_ordered.record_order(order)  # its cart is ordered; a reminded cart it wins back is recovered
+    cart_ordered.record_order(order, new.cart)  # its cart is ordered; a reminded cart it wins back is recovered
     actor = Actor.SHOPPER if new.source == Order.Source.STOREFRONT else Actor.STAFF
     record_event(
         order,

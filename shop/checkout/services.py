@@ -127,6 +127,7 @@ def place_order(token: str | None, data: CheckoutData, language: str) -> Order:
         if data.payment_method not in {p.code for p in available_methods(store, pickup=pickup, amount=total)}:
             raise CheckoutError(_("Please choose one of the payment methods offered."), to_cart=False)
 
+        cart.email = data.email  # kept with the cart, which the order path marks ordered
         new = orders.NewOrder(
             items=[orders.Item(line.product, line.quantity) for line in lines],
             email=data.email,
@@ -147,7 +148,4 @@ def place_order(token: str | None, data: CheckoutData, language: str) -> Order:
                 message = _("Sorry, only %(count)d of %(name)s left. Please change the quantity in your cart.")
                 raise CheckoutError(message % {"count": error.left, "name": error.product.name}) from error
             raise CheckoutError(_("Sorry, %(name)s is sold out.") % {"name": error.product.name}) from error
-        cart.status = Cart.Status.ORDERED
-        cart.email = data.email
-        cart.save(update_fields=["status", "email", "updated_at"])
     return order
