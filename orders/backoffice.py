@@ -177,7 +177,7 @@ def payment_hint(order) -> str:
 @staff_required
 @require_GET
 def process_orders(request):
-    orders = (
+    orders = payments.with_paid_amount(
         Order.objects.filter(
             number__isnull=False,
             fulfilment_status__in=OPEN_FULFILMENT,
@@ -188,6 +188,7 @@ def process_orders(request):
     )
     page = Paginator(orders, PER_PAGE).get_page(request.GET.get("page"))
     for order in page.object_list:
+        order.balance_due = max(order.total - order.paid, 0)  # what "Record payment" records (a part may be paid)
         order.hint = payment_hint(order)
         order.offline = not getattr(PROVIDERS.get(order.payment_method), "is_online", False)
         order.can_record_payment = status.can_record_payment(order)

@@ -10,7 +10,8 @@ import logging
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import DecimalField, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -54,6 +55,23 @@ def paid_amount(order) -> Decimal:
 
 def balance_due(order) -> Decimal:
     return max(order.total - paid_amount(order), Decimal("0.00"))
+
+
+def with_paid_amount(orders):
+    """``orders`` annotated with ``paid`` (what ``paid_amount`` says), as subqueries: a list page shows each order's
+    balance in the same number of queries whatever it holds."""
+    money = DecimalField(max_digits=12, decimal_places=2)
+    confirmed = Payment.objects.filter(order=OuterRef("pk"), status=Payment.Status.CONFIRMED).order_by()
+    refunds = (
+        Refund.objects.filter(payment__order=OuterRef("pk"), payment__status=Payment.Status.CONFIRMED)
+        .exclude(status=Refund.Status.FAILED)
+        .order_by()
+    )
+    total = {"s": Sum("amount")}
+    return orders.annotate(
+        paid=Coalesce(Subquery(confirmed.values("order").annotate(**total).values("s")[:1]), 0, output_field=money)
+        - Coalesce(Subquery(refunds.values("payment__order").annotate(**total).values("s")[:1]), 0, output_field=money)
+    )
 
 
 def create_payment(order, provider_code: str, amount=None) -> Payment:

@@ -206,6 +206,28 @@ def test_process_orders_in_plain_words_with_one_click_actions(client, staff, pla
     assert "#1001" not in html and "#1002" in html
 
 
+def test_process_orders_offers_to_record_what_is_still_due(client, staff, place, fondue, django_assert_max_num_queries):
+    from payments.services import record_offline_payment
+
+    part_paid, unpaid = place(fondue), place(fondue)  # CHF 129.– each
+    record_offline_payment(part_paid, Decimal("29.00"), note="First instalment")
+    fondue.stock = None  # unlimited: more orders follow
+    fondue.save()
+    for _ in range(20):  # more orders with payments: the page's queries stay the same
+        record_offline_payment(place(fondue), Decimal("10.00"))
+    with django_assert_max_num_queries(10):
+        html = client.get("/backoffice/orders/process/").content.decode()
+    assert "Record payment of CHF 100.–" in html and "Record payment of CHF 129.–" in html
+    client.post(
+        f"/backoffice/orders/{part_paid.number}/action/",
+        {"action": "record_payment", "next": "/backoffice/orders/process/"},
+    )
+    part_paid.refresh_from_db()
+    assert part_paid.payment_status == "paid"
+    assert "Record payment of CHF 129.–" in client.get("/backoffice/orders/process/").content.decode()
+    assert unpaid.payment_status == "awaiting_payment"
+
+
 def test_dashboard_figures_leave_test_orders_out(client, staff, place, fondue, store):
     place(fondue)
     store.test_mode = False
