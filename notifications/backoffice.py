@@ -1,6 +1,8 @@
 """Settings → Email: switches, sender, the merchant's addresses, previews, a test e-mail, and the e-mail log with
 "Resend". Staff only; thin views over ``services``."""
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -59,6 +61,7 @@ def email_settings(request):
 
 @staff_required
 @xframe_options_sameorigin
+@csp_update({"style-src": [UNSAFE_INLINE]})  # an e-mail's HTML styles itself inline, as mail programs need
 def email_preview(request, kind, language):
     if kind not in KINDS or language not in dict(settings.LANGUAGES):
         raise Http404

@@ -56,8 +56,21 @@
     });
   }
 
+  /* The e-mail preview's frame takes the height of the e-mail it shows (same origin: its document can be measured). */
+  function setupFrames() {
+    document.querySelectorAll("iframe[data-fit-content]").forEach(function (frame) {
+      function fit() {
+        var doc = frame.contentDocument;
+        if (doc && doc.documentElement) frame.style.height = doc.documentElement.scrollHeight + "px";
+      }
+      frame.addEventListener("load", fit);
+      if (frame.contentDocument && frame.contentDocument.readyState === "complete") fit();
+    });
+  }
+
   function start() {
     setupMenu();
+    setupFrames();
     setupRegions(document);
     /* htmx swaps rows into a table (new orders appear without a reload): its width may change. */
     document.body.addEventListener("htmx:afterSettle", function () {
