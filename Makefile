@@ -67,7 +67,9 @@ MUTANTS = orders.status.* orders.stock.* orders.services.x_cancel_order__* order
 	payments.services.x_paid_amount__* payments.services.x__refundable__* payments.services.x_confirm_payment__* \
 	payments.services.x_apply_state__* payments.services.x__reserve__* payments.services.x__settle__* \
 	payments.services.x__refunded__* payments.services.x_record_provider_refunds__* \
-	payments.tasks.x_apply_webhook_event__* payments.tasks.x_reconcile_payment__*
+	payments.tasks.x_apply_webhook_event__* payments.tasks.x_reconcile_payment__* \
+	shop.cart.ordered.* shop.cart.recovery.x_send_due_reminders__* shop.cart.recovery.x__send_batch__* \
+	shop.cart.recovery.x__automatic_targets__* shop.cart.recovery.x_send_reminder__* shop.cart.recovery.x_restore_cart__*
 mutation: install-dev
 	rm -rf mutants
 	env -u DATABASE_URL -u REDIS_URL $(VENV)/bin/mutmut run --max-children 2 $(foreach m,$(MUTANTS),"$(m)")
