@@ -210,3 +210,9 @@ def test_switching_reminders_on_is_what_the_round_needs(standard, clock, mug):
     email_settings.cart_reminders = True  # on, but never dated (not through Settings → Email): nothing goes
     email_settings.save()
     assert recovery.send_due_reminders() == {"first": 0, "second": 0}
+
+
+def test_an_automatic_reminder_does_not_count_against_the_manual_one(standard, clock, mug, merchant):
+    cart = left_cart(mug)
+    CartReminder.objects.create(cart=cart, kind="first", created_at=timezone.now() - dt.timedelta(hours=1))
+    assert recovery.send_reminder(cart.pk, merchant).kind == "manual"
