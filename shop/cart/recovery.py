@@ -38,6 +38,10 @@ class RecoveryError(Exception):
     """A reminder or a recovery that can't be done; the message is for the merchant or the shopper as it is."""
 
 
+class InvalidLink(RecoveryError):
+    """A recovery link that was never ours (tampered, cut short): not one that has merely expired."""
+
+
 # What the back office shows --------------------------------------------------------------------------------------
 
 
@@ -310,7 +314,7 @@ def recovery_target(signed: str) -> Cart:
     except links.LinkExpired as error:
         raise RecoveryError(_("This link has expired: carts are kept for 30 days.")) from error
     except links.LinkInvalid as error:
-        raise RecoveryError(_("This link is not valid. Please copy it in full from the e-mail.")) from error
+        raise InvalidLink(_("This link is not valid. Please copy it in full from the e-mail.")) from error
     cart = Cart.objects.filter(token=token).first()
     if cart is None:
         raise RecoveryError(_("This cart is no longer available: carts are kept for 30 days."))

@@ -9,7 +9,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from . import links, recovery, services
+from . import recovery, services
 from .forms import AddToCartForm, LineForm, UpdateLineForm, first_error
 
 
@@ -86,15 +86,9 @@ def cart_remove(request):
     return _line_action(request, LineForm, lambda data: services.remove_line(request.cart.token, data["line"]))
 
 
-def _recovery_failed(request, signed, error):
+def _recovery_failed(request, error):
     """The link can't restore a cart: say why (invalid: 400; expired, ordered, purged or emptied: 410)."""
-    try:
-        links.token_from_link(signed)
-        status = 410
-    except links.LinkExpired:
-        status = 410
-    except links.LinkInvalid:
-        status = 400
+    status = 400 if isinstance(error, recovery.InvalidLink) else 410
     return render(request, "storefront/cart_recover.html", {"error": str(error)}, status=status)
 
 
@@ -109,7 +103,7 @@ def cart_recover(request, signed):
     try:
         restored = recovery.restore_cart(signed, request.cart.token, mode=mode)
     except recovery.RecoveryError as error:
-        return _recovery_failed(request, signed, error)
+        return _recovery_failed(request, error)
     if restored.needs_choice:
         lines = restored.cart.lines.select_related("product")
         return render(request, "storefront/cart_recover.html", {"signed": signed, "lines": lines})
