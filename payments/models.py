@@ -145,6 +145,26 @@ class WebhookEvent(models.Model):
         return f"{self.provider}:{self.event_id}"
 
 
+class WebhookDelivery(models.Model):
+    """One delivery of a provider's webhook that names its own id (PayPal's transmission id), remembered with a digest
+    of its body: the same delivery sent again is answered from what was stored, and its signed headers sent with
+    another body are refused, before any costly check. PayPal signs only a CRC32 of the body, so another body with the
+    same CRC32 would carry a valid signature; its transmission id gives it away."""
+
+    provider = models.CharField(max_length=32)
+    delivery_id = models.CharField(max_length=100)
+    body_sha256 = models.CharField(max_length=64)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        constraints = [models.UniqueConstraint(fields=["provider", "delivery_id"], name="webhook_delivery_once")]
+
+    def __str__(self):
+        return f"{self.provider}:{self.delivery_id}"
+
+
 class PaymentMethod(CachedSettingsModel):
     """Which payment methods the merchant offers, in which order (Settings → Payment)."""
 

@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from orders.models import OrderEvent
 
 from . import services
-from .models import Payment, Refund, WebhookEvent
+from .models import Payment, Refund, WebhookDelivery, WebhookEvent
 from .providers import PROVIDERS, EventKind, ProviderError, get_provider, webhook_methods, webhook_receiver
 
 logger = logging.getLogger(__name__)
@@ -26,6 +26,8 @@ Actor = OrderEvent.Actor
 SWEEP_AFTER = dt.timedelta(minutes=2)
 # An event that still can't be applied after this long is marked in error (and shown as such); the sweep stops.
 GIVE_UP_AFTER = dt.timedelta(days=3)
+# A delivery's id is remembered this long: beyond the longest window in which its signature is taken (3 days).
+KEEP_DELIVERIES = dt.timedelta(days=7)
 # A pending payment is asked about at most this often, and given up once its session is this long past its end.
 RECHECK_EVERY = dt.timedelta(minutes=10)
 EXPIRY_GRACE = dt.timedelta(hours=1)
@@ -127,8 +129,10 @@ def hand_over(event_pk: int) -> None:
 
 @shared_task
 def sweep_webhook_events() -> int:
-    """Apply verified events left unprocessed (the broker was down when they arrived, a worker was lost)."""
+    """Apply verified events left unprocessed (the broker was down when they arrived, a worker was lost), and forget
+    the delivery ids no signature can be taken for any more."""
     now = timezone.now()
+    WebhookDelivery.objects.filter(received_at__lte=now - KEEP_DELIVERIES).delete()
     stale = WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, received_at__lte=now - SWEEP_AFTER)
     applied = 0
     for pk, received_at in stale.order_by("pk").values_list("pk", "received_at")[:500]:

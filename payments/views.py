@@ -1,23 +1,30 @@
 """Provider webhooks (signed, no CSRF) and the test provider's hosted page."""
 
+import logging
+
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import webhooks
 from .models import Payment
 from .providers import WebhookError, get_provider, webhook_receiver
 
+logger = logging.getLogger(__name__)
+
 
 @csrf_exempt
 @require_POST
+@sensitive_variables()
 def webhook(request, provider):
     if webhook_receiver(provider) is None:
         raise Http404("unknown provider")
     try:
         webhooks.receive_webhook(provider, request.body, request.headers)
     except WebhookError as error:
+        logger.warning("Webhook %s refused (400): %s", provider, error)
         return JsonResponse({"error": str(error)}, status=400)
     return JsonResponse({"received": True})
 

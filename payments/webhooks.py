@@ -5,27 +5,51 @@ import hashlib
 import logging
 import math
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import translation
+from django.views.decorators.debug import sensitive_variables
 
-from .models import WebhookEvent
+from .models import WebhookDelivery, WebhookEvent
 from .providers import EventKind, WebhookError, webhook_receiver
 from .tasks import hand_over
 
 logger = logging.getLogger(__name__)
 
 
+@sensitive_variables()  # a debug page of any error below shows no secret: the frames under it hold the keys
 @translation.override("en")  # what a provider's event says is stored in one language, whatever the request's
 def receive_webhook(provider_code: str, body: bytes, headers) -> list[WebhookEvent]:
     """Verify and store a provider's webhook; processing happens in a Celery task after the commit.
 
-    Raises ``WebhookError`` (answered 400) when the signature or the body is bad. A repeated event is stored once and
-    not processed again."""
+    Raises ``WebhookError`` (answered 400) when the signature or the body is bad, whatever they hold. A repeated event
+    is stored once and not processed again; a repeated delivery (PayPal's transmission id) is answered before anything
+    costly is checked: as received when its body is the same, refused when it is another."""
     provider = webhook_receiver(provider_code)
     if provider is None:
         raise WebhookError("unknown provider")
+    delivery, digest = _delivery_id(provider, headers), hashlib.sha256(body).hexdigest()
+    if delivery and _seen(provider, delivery, digest):
+        logger.info("Webhook %s delivery %s received again; already stored", provider.code, delivery)
+        return []
+    try:
+        events = provider.parse_webhook(body, headers)
+    except (WebhookError, DatabaseError):  # a database that fails is a 500: the provider sends it again later
+        raise
+    except Exception as error:  # whatever a hostile request makes a parser raise, it is refused, never a 500
+        logger.exception("Webhook %s refused: its verification failed unexpectedly", provider.code)
+        raise WebhookError("malformed request") from error
+    if delivery:
+        try:
+            with transaction.atomic():
+                WebhookDelivery.objects.create(
+                    provider=provider.webhook_provider, delivery_id=delivery, body_sha256=digest
+                )
+        except IntegrityError:  # the same delivery at the same moment, in another request
+            if _seen(provider, delivery, digest):
+                return []
+            raise
     stored = []
-    for event in provider.parse_webhook(body, headers):
+    for event in events:
         problem = event.problem or _problem(event)
         fields = _storable(event) if problem else {}
         try:
@@ -54,6 +78,25 @@ def receive_webhook(provider_code: str, body: bytes, headers) -> list[WebhookEve
             transaction.on_commit(lambda pk=row.pk: hand_over(pk))
         stored.append(row)
     return stored
+
+
+def _delivery_id(provider, headers) -> str:
+    """The provider's id of the delivery, when it names one we can keep (printable ASCII, up to 100 characters)."""
+    delivery = (provider.delivery_id(headers) or "").strip()
+    return delivery if delivery.isascii() and delivery.isprintable() and len(delivery) <= 100 else ""
+
+
+def _seen(provider, delivery: str, digest: str) -> bool:
+    """Whether this delivery was stored before with this body; WebhookError when it was with another body (its signed
+    headers replayed with a body of the same CRC32)."""
+    stored = (
+        WebhookDelivery.objects.filter(provider=provider.webhook_provider, delivery_id=delivery)
+        .values_list("body_sha256", flat=True)
+        .first()
+    )
+    if stored is not None and stored != digest:
+        raise WebhookError("a delivery received before, with another body")
+    return stored is not None
 
 
 MAX_AMOUNT_MINOR = 10**11  # CHF 1,000,000,000.–, far beyond any order, well inside the column

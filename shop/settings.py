@@ -11,6 +11,7 @@ import os
 import secrets
 from pathlib import Path
 
+import certifi
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
@@ -43,6 +44,8 @@ def _secret_key() -> str:
 
 
 DEBUG = env_bool("DEBUG", False)
+# The technical error page (DEBUG on) hides secrets as error reports do (shop/debug.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "shop.debug.SecretsHiddenFilter"
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -296,6 +299,9 @@ PAYPAL_CLIENT_SECRET = os.environ.get("PAYPAL_CLIENT_SECRET", "").strip()
 PAYPAL_WEBHOOK_ID = os.environ.get("PAYPAL_WEBHOOK_ID", "").strip()
 PAYPAL_MODE = os.environ.get("PAYPAL_MODE", "sandbox").strip().lower() or "sandbox"
 PAYPAL_API_BASE = os.environ.get("PAYPAL_API_BASE", "").strip().rstrip("/")
+# The roots PayPal's webhook certificates must chain to (a PEM bundle): by default certifi's (Mozilla's), which hold
+# the DigiCert roots PayPal's own SDKs ship; the PayPal stand-in prints its own for trying the shop against it.
+PAYPAL_CERT_TRUST_STORE = os.environ.get("PAYPAL_CERT_TRUST_STORE", "").strip() or certifi.where()
 # Seconds to wait for a provider's API before telling the user it can't be reached.
 PROVIDER_TIMEOUT = float(os.environ.get("PROVIDER_TIMEOUT", "15"))
 # Online payments still pending this long are looked up at the provider, until the provider's session expires.

@@ -4,8 +4,9 @@ tests, and PayPal's webhook signature made with a test key.
 The shapes come from the JSON under ``tests/fixtures/paypal/`` (written from the examples of PayPal's REST reference:
 the Orders v2 order, the Payments v2 capture and refund, the webhook event, an error body, an OAuth token); the
 builders below copy a fixture and set what a test needs. Webhooks are signed as PayPal signs them: SHA256withRSA over
-``<transmission id>|<transmission time>|<webhook id>|<CRC32 of the body>``, with a test RSA key whose self-signed
-certificate the stand-in serves at the ``PAYPAL-CERT-URL`` it sends.
+``<transmission id>|<transmission time>|<webhook id>|<CRC32 of the body>``, with a test RSA key whose certificate
+(issued by the stand-in's own authorities, whose root ``trust_store_path`` writes for ``PAYPAL_CERT_TRUST_STORE``) the
+stand-in serves at the ``PAYPAL-CERT-URL`` it sends.
 
 No Django here: the stand-in and these builders also run outside the tests.
 """
@@ -15,8 +16,10 @@ import copy
 import datetime as dt
 import functools
 import json
+import os
 import secrets
 import string
+import tempfile
 import uuid
 import zlib
 from pathlib import Path
@@ -24,7 +27,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "paypal"
 ID_ALPHABET = string.ascii_uppercase + string.digits
@@ -118,25 +121,101 @@ def payload(evt: dict) -> bytes:
     return json.dumps(evt, separators=(",", ":")).encode()
 
 
-class SigningKey:
-    """A test RSA key and its self-signed certificate (valid from ``not_before`` to ``not_after``), in the place of
-    PayPal's message-verification certificate."""
+@functools.cache
+def _authority(name: str, issuer: tuple | None = None) -> tuple:
+    """A test certificate authority (key, certificate), signed by ``issuer`` or by itself: once per process."""
+    now = dt.datetime.now(dt.UTC)
+    key = _rsa_key()
+    subject = x509.Name(
+        [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Stand-in"), x509.NameAttribute(NameOID.COMMON_NAME, name)]
+    )
+    signer_key, signer = issuer if issuer else (key, None)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(signer.subject if signer else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=30))
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None if issuer is None else 0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    if signer is not None:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_key.public_key()), critical=False
+        )
+    return key, builder.sign(signer_key, hashes.SHA256())
 
-    def __init__(self, not_before: dt.datetime | None = None, not_after: dt.datetime | None = None):
+
+def root_authority() -> tuple:
+    """The stand-in's root, in the place of the DigiCert root PayPal's certificates chain to."""
+    return _authority("Stand-in Root CA (not PayPal)")
+
+
+def intermediate_authority() -> tuple:
+    return _authority("Stand-in Intermediate CA (not PayPal)", root_authority())
+
+
+@functools.cache
+def trust_store_path() -> str:
+    """A PEM file with the stand-in's root, for ``PAYPAL_CERT_TRUST_STORE``: written once per process."""
+    path = Path(tempfile.gettempdir()) / f"paypal-standin-roots-{os.getpid()}-{secrets.token_hex(4)}.pem"
+    path.write_bytes(root_authority()[1].public_bytes(serialization.Encoding.PEM))
+    return str(path)
+
+
+class SigningKey:
+    """A test RSA key and its certificate (valid from ``not_before`` to ``not_after``), in the place of PayPal's
+    message-verification certificate: named ``name`` (PayPal's sandbox host by default), issued by the stand-in's
+    intermediate authority, which its root signs; ``pem`` is what the certificate URL serves, the certificate then its
+    chain, as PayPal serves it. ``self_signed`` makes one that chains to nothing."""
+
+    def __init__(
+        self,
+        not_before: dt.datetime | None = None,
+        not_after: dt.datetime | None = None,
+        *,
+        name: str = "messageverificationcerts.sandbox.paypal.com",
+        self_signed: bool = False,
+    ):
         now = dt.datetime.now(dt.UTC)
         self.key = _rsa_key()
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "messageverificationcerts.sandbox.paypal.com")])
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        issuer_key, issuer = (self.key, None) if self_signed else intermediate_authority()
         self.certificate = (
             x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
+            .subject_name(subject)
+            .issuer_name(issuer.subject if issuer else subject)
             .public_key(self.key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(not_before or now - dt.timedelta(days=1))
             .not_valid_after(not_after or now + dt.timedelta(days=365))
-            .sign(self.key, hashes.SHA256())
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+                critical=False,
+            )
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+            .sign(issuer_key, hashes.SHA256())
         )
-        self.pem = self.certificate.public_bytes(serialization.Encoding.PEM)
+        chain = [self.certificate] if issuer is None else [self.certificate, issuer]
+        self.pem = b"".join(certificate.public_bytes(serialization.Encoding.PEM) for certificate in chain)
 
     def sign(self, message: bytes) -> str:
         return base64.b64encode(self.key.sign(message, padding.PKCS1v15(), hashes.SHA256())).decode()
@@ -178,3 +257,41 @@ def django_headers(headers: dict) -> dict:
     return {
         "HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items() if name != "Content-Type"
     }
+
+
+def with_crc32_of(target: bytes, make) -> bytes:
+    """Another body whose CRC32 is ``target``'s: what PayPal signs of a body (the CRC32) stays the same, so its
+    signed headers would pass with it. ``make(tag, pad)`` builds the body around a varying ``tag`` and 4 bytes
+    ``pad``; the 4 bytes are solved for (a CRC is affine over GF(2) in them) until they are plain letters, so the body
+    stays valid JSON."""
+    goal = zlib.crc32(target)
+    for tag in range(10_000):
+        base = zlib.crc32(make(tag, b"\0\0\0\0"))
+        columns = [zlib.crc32(make(tag, (1 << bit).to_bytes(4, "little"))) ^ base for bit in range(32)]
+        solution = _solve_gf2(columns, goal ^ base)
+        if solution is None:
+            continue
+        pad = solution.to_bytes(4, "little")
+        if all(chr(b).isalnum() and b < 128 for b in pad):
+            forged = make(tag, pad)
+            assert zlib.crc32(forged) == goal and forged != target
+            return forged
+    raise AssertionError("no body with that CRC32 found")
+
+
+def _solve_gf2(columns: list[int], wanted: int) -> int | None:
+    """x with XOR of columns[i] for the bits i of x == wanted (Gaussian elimination over GF(2))."""
+    rows = [(column, 1 << i) for i, column in enumerate(columns)]
+    basis: list[tuple[int, int]] = []
+    for value, combo in rows:
+        for pivot_value, pivot_combo in basis:
+            if value ^ pivot_value < value:
+                value, combo = value ^ pivot_value, combo ^ pivot_combo
+        if value:
+            basis.append((value, combo))
+            basis.sort(reverse=True)
+    result = 0
+    for pivot_value, pivot_combo in basis:
+        if wanted ^ pivot_value < wanted:
+            wanted, result = wanted ^ pivot_value, result ^ pivot_combo
+    return result if wanted == 0 else None

@@ -138,7 +138,13 @@ class PayPalStandIn(ProviderStandIn):
     )
     PORT = 12113
     WEBHOOK_PATH = "/webhooks/paypal/"
-    SHOP_SETTINGS = ("PAYPAL_CLIENT_ID", "PAYPAL_CLIENT_SECRET", "PAYPAL_WEBHOOK_ID", "PAYPAL_API_BASE")
+    SHOP_SETTINGS = (
+        "PAYPAL_CLIENT_ID",
+        "PAYPAL_CLIENT_SECRET",
+        "PAYPAL_WEBHOOK_ID",
+        "PAYPAL_API_BASE",
+        "PAYPAL_CERT_TRUST_STORE",
+    )
     Call = Call
     Delivery = Delivery
 
@@ -180,6 +186,7 @@ class PayPalStandIn(ProviderStandIn):
         settings.PAYPAL_WEBHOOK_ID = self.webhook_id
         settings.PAYPAL_MODE = "sandbox"
         settings.PAYPAL_API_BASE = self.url
+        settings.PAYPAL_CERT_TRUST_STORE = events.trust_store_path()
 
     def add_certificate(self, key: "events.SigningKey") -> str:
         """Serve ``key``'s certificate; returns its path (``/v1/notifications/certs/CERT-…``)."""

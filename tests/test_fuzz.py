@@ -241,6 +241,93 @@ def test_paypal_webhooks_signed_or_not(client, store, settings, paypal_key, monk
     assert response.status_code in (200, 400)
 
 
+# Hostile headers and bodies, for every provider: non-ASCII and huge values, numbers of hundreds of digits, bodies
+# nested thousands deep, bytes that are not UTF-8. Signed with the provider's real scheme, or not.
+
+HOSTILE_TEXT = st.one_of(
+    NASTY,
+    st.text(min_size=1, max_size=20).map(lambda text: text * 500),  # huge, often non-ASCII
+    st.integers(min_value=13, max_value=600).map(lambda digits: "9" * digits),
+    st.text(alphabet=st.characters(min_codepoint=0x80), max_size=80),
+)
+HOSTILE_HEADER = st.one_of(
+    HOSTILE_TEXT,
+    st.builds(lambda t, sig: f"t={t},v1={sig},s0={sig}", HOSTILE_TEXT, HOSTILE_TEXT),
+    st.builds(lambda sig: f"t={int(time.time())},v1={sig},s0={sig}", HOSTILE_TEXT),
+)
+HOSTILE_BODY = st.one_of(
+    st.integers(min_value=1, max_value=20_000).map(
+        lambda depth: b'{"id":"evt_1","type":"x","data":{"object":' + b"[" * depth + b"]" * depth + b"}}"
+    ),
+    st.integers(min_value=1, max_value=20_000).map(lambda depth: b'{"a":' * depth + b"1" + b"}" * depth),
+    st.binary(max_size=200),
+    st.builds(
+        lambda key, value: json.dumps(
+            {
+                "id": value,
+                "type": value,
+                "transactionId": value,
+                "event_type": value,
+                "status": "settled",
+                "data": {"object": {key: value}},
+                "resource": {key: value},
+                "amount": 10**400 if len(value) % 2 else value,
+            }
+        ).encode(),  # fmt: skip
+        HOSTILE_TEXT,
+        HOSTILE_TEXT,
+    ),
+)
+
+
+def _signed(provider: str, body: bytes, paypal_key) -> dict:
+    import hashlib
+    import hmac
+
+    from tests.datatrans_events import signature_header
+    from tests.paypal_events import django_headers, signature_headers
+
+    now = int(time.time())
+    if provider == "stripe":
+        mac = hmac.new(b"whsec_fuzz", f"{now}.".encode() + body, hashlib.sha256).hexdigest()
+        return {"HTTP_STRIPE_SIGNATURE": f"t={now},v1={mac}"}
+    if provider == "datatrans":
+        return {"HTTP_DATATRANS_SIGNATURE": signature_header(body, "6a" * 32)}
+    if provider == "paypal":
+        return django_headers(signature_headers(body, "WH-FUZZ", paypal_key, "https://api.paypal.com/c"))
+    return {"HTTP_TEST_SIGNATURE": sign(body, now)}
+
+
+def _unsigned(provider: str, header: str, paypal_key) -> dict:
+    from tests.paypal_events import django_headers, signature_headers
+
+    if provider == "paypal":
+        good = signature_headers(b"{}", "WH-FUZZ", paypal_key, "https://api.paypal.com/c")
+        return django_headers({name: header for name in good if name.startswith("Paypal-")})
+    name = {"stripe": "STRIPE", "datatrans": "DATATRANS", "test": "TEST"}[provider]
+    return {f"HTTP_{name}_SIGNATURE": header}
+
+
+@pytest.mark.parametrize("provider", ["stripe", "datatrans", "paypal", "test"])
+@fuzz
+@given(body=HOSTILE_BODY, header=HOSTILE_HEADER, signed=st.booleans())
+def test_webhooks_with_hostile_headers_and_bodies(
+    client, store, settings, paypal_key, monkeypatch, provider, body, header, signed
+):
+    from payments.providers import paypal
+
+    settings.STRIPE_SECRET_KEY, settings.STRIPE_WEBHOOK_SECRET = "sk_test_fuzz", "whsec_fuzz"
+    settings.DATATRANS_MERCHANT_ID, settings.DATATRANS_PASSWORD, settings.DATATRANS_HMAC_KEY = "1100", "pw", "6a" * 32
+    settings.DATATRANS_API_BASE = "http://127.0.0.1:9"  # refused at once: never leaves the machine
+    settings.PAYPAL_CLIENT_ID, settings.PAYPAL_CLIENT_SECRET, settings.PAYPAL_WEBHOOK_ID = "id", "secret", "WH-FUZZ"
+    settings.PAYPAL_API_BASE = "http://127.0.0.1:9"
+    monkeypatch.setattr(paypal, "certificate_at", lambda url: paypal_key.certificate)
+    headers = _signed(provider, body, paypal_key) if signed else _unsigned(provider, header, paypal_key)
+    response = client.post(f"/webhooks/{provider}/", body, content_type="application/json", **headers)
+    answered(response, f"POST /webhooks/{provider}/ (hostile)")
+    assert response.status_code in (200, 400)
+
+
 # Back office --------------------------------------------------------------------------------------------------------
 
 

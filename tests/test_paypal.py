@@ -479,16 +479,96 @@ def test_a_badly_signed_event_is_refused(order, standin, commit, forgery):
         "plain_http": {"cert_url": "http://api.paypal.com/v1/notifications/certs/CERT-1"},
         "outside_the_standin": {"cert_url": "http://127.0.0.1:1/v1/notifications/certs/CERT-1"},
         "lookalike_host": {"cert_url": "https://api.paypal.com.example.net/v1/notifications/certs/CERT-1"},
-        "stale": {"transmission_time": events.timestamp(timezone.now() - dt.timedelta(minutes=6))},
+        "stale": {"transmission_time": events.timestamp(timezone.now() - dt.timedelta(days=3, minutes=1))},
         "ahead": {"transmission_time": events.timestamp(timezone.now() + dt.timedelta(minutes=6))},
     }[forgery]
     assert refused(order, commit(standin.send_event, evt, **options))
 
 
-def test_an_event_just_inside_the_tolerance_is_taken(order, standin, commit):
+@pytest.mark.parametrize(
+    "age", [dt.timedelta(minutes=6), dt.timedelta(hours=20), dt.timedelta(days=2, hours=23, minutes=50)]
+)
+def test_an_event_inside_the_window_is_taken(order, standin, commit, age):
+    """PayPal retries "up to 25 times over the course of three days" and does not document re-signing a retry: a
+    transmission is taken for 3 days after its time."""
     evt = approval_of(order, standin)
-    sent = events.timestamp(timezone.now() - dt.timedelta(minutes=4, seconds=50))
+    sent = events.timestamp(timezone.now() - age)
     assert commit(standin.send_event, evt, transmission_time=sent).status == 200 and status(order) == "paid"
+
+
+def test_a_delivery_sent_again_with_the_same_body_is_answered_and_stored_once(order, standin, commit, client):
+    delivery = commit(standin.send_event, approval_of(order, standin))
+    fetched = len(standin.calls_to(standin.cert_path, "GET"))
+    again = commit(client.post, "/webhooks/paypal/", delivery.body, content_type="application/json",
+                   **events.django_headers(delivery.headers))  # fmt: skip
+    assert again.status_code == 200
+    assert WebhookEvent.objects.count() == 1 and paid_events(order) == 1
+    assert len(standin.calls_to(standin.cert_path, "GET")) == fetched
+
+
+def test_a_known_transmission_with_another_body_of_the_same_crc32_is_refused(order, standin, commit, client):
+    """PayPal signs only the CRC32 of the body: a genuine delivery's headers with another body of the same CRC32
+    carry a valid signature. The transmission id, stored with a digest of the body, gives the forgery away."""
+    genuine = commit(standin.send_event, approval_of(order, standin))
+    capture = {"id": "0TP11111AA1111111", "status": "COMPLETED", "amount": events.money(1)}
+
+    forged_event = events.payload(events.event(events.CAPTURE_COMPLETED, capture, id="WH-FORGED-TAG"))
+
+    def make(tag, pad):  # the forged event's bytes, with a varying id and 4 bytes to solve for in its summary
+        body = forged_event.replace(b"WH-FORGED-TAG", f"WH-FORGED-{tag}".encode())
+        return body.replace(b'"summary":"', b'"summary":"' + pad, 1)
+
+    forged = events.with_crc32_of(genuine.body, make)
+    paypal_module.verify_signature(forged, genuine.headers, WEBHOOK_ID)  # the signature alone would take it
+    response = client.post("/webhooks/paypal/", forged, content_type="application/json",
+                           **events.django_headers(genuine.headers))  # fmt: skip
+    assert response.status_code == 400
+    assert list(WebhookEvent.objects.values_list("event_type", flat=True)) == [events.ORDER_APPROVED]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"Paypal-Transmission-Time": "yesterday"},
+        {"Paypal-Auth-Algo": "SHA1withRSA"},
+        {"Paypal-Transmission-Sig": "not base64 !"},
+        {"Paypal-Transmission-Id": "é"},
+    ],
+)
+def test_the_certificate_is_fetched_only_after_the_cheap_checks_pass(order, standin, commit, change):
+    evt = approval_of(order, standin)
+    signed = events.signature_headers(events.payload(evt), WEBHOOK_ID, standin.key, standin.cert_url) | change
+    assert refused(order, commit(standin.send_event, evt, headers=signed))
+    stale = events.timestamp(timezone.now() - dt.timedelta(days=4))
+    assert refused(order, commit(standin.send_event, evt, transmission_time=stale))
+    assert refused(order, commit(standin.send_event, evt, body=b"[" * 10_000))
+    assert standin.calls_to(standin.cert_path, "GET") == []
+
+
+@pytest.mark.parametrize(
+    "certificate",
+    [
+        {"self_signed": True},  # chains to no trusted root
+        {"name": "messageverificationcerts.paypal.com.example.net"},  # issued by a trusted root, not PayPal's name
+        {"name": "paypal.com.evil.example"},
+    ],
+)
+def test_a_certificate_that_is_not_paypal_s_is_refused(order, standin, commit, certificate):
+    key = events.SigningKey(**certificate)
+    path = standin.add_certificate(key)
+    assert refused(order, commit(standin.send_event, approval_of(order, standin), key=key, cert_url=standin.url + path))
+
+
+def test_the_trust_store_decides_which_roots_are_trusted(order, standin, commit, settings):
+    """The trust store is a setting: PayPal's real certificates chain to Mozilla's roots (certifi's bundle, the
+    default), the stand-in's to its own root, which Mozilla's bundle does not hold."""
+    import certifi
+
+    evt = approval_of(order, standin)
+    settings.PAYPAL_CERT_TRUST_STORE = certifi.where()
+    assert refused(order, commit(standin.send_event, evt))
+    settings.PAYPAL_CERT_TRUST_STORE = events.trust_store_path()
+    assert commit(standin.send_event, evt).status == 200 and status(order) == "paid"
 
 
 def test_an_expired_certificate_is_refused(order, standin, commit):
@@ -712,3 +792,16 @@ def test_cancelling_an_unapproved_order_calls_nothing_at_paypal(order, standin, 
     commit(order_services.cancel_order, order, reason="Customer asked")
     assert len(standin.calls) == before  # PayPal has no cancel: the order lapses by itself
     assert status(order) == "cancelled" and attempt(order).status == "failed"
+
+
+def test_transmission_ids_are_forgotten_once_no_signature_can_be_taken_for_them(order, standin, commit):
+    from payments.models import WebhookDelivery
+
+    commit(standin.send_event, approval_of(order, standin))
+    assert WebhookDelivery.objects.count() == 1
+    with time_machine.travel(timezone.now() + dt.timedelta(days=6)):
+        tasks.sweep_webhook_events()
+    assert WebhookDelivery.objects.count() == 1  # still inside the 3 days of the window and the margin after it
+    with time_machine.travel(timezone.now() + dt.timedelta(days=7, minutes=1)):
+        tasks.sweep_webhook_events()
+    assert not WebhookDelivery.objects.exists()

@@ -1,4 +1,6 @@
 import datetime as dt
+import json
+import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -7,6 +9,50 @@ from django.urls import reverse
 
 class WebhookError(Exception):
     """A webhook request we refuse (bad signature, stale timestamp, malformed body): answered 400."""
+
+
+# A signed webhook's body: a JSON object at most this deep (a body of thousands of nested brackets is refused before
+# anything walks it: Python's parser and every recursive walk after it would run out of stack).
+MAX_JSON_DEPTH = 32
+# A timestamp in a signature header: at most 13 ASCII digits (milliseconds until the year 2286); longer ones are
+# refused before any arithmetic (a 400-digit number overflows a float).
+TIMESTAMP = re.compile(r"[0-9]{1,13}")
+HEX_SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def load_json(body: bytes) -> dict:
+    """A webhook's raw body as a JSON object nested at most ``MAX_JSON_DEPTH`` deep. Raises WebhookError."""
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, a 5,000-digit number, too deep to parse
+        raise WebhookError("malformed event: not JSON") from error
+    if not isinstance(value, dict):
+        raise WebhookError("malformed event: not a JSON object")
+    stack = [(value, 1)]
+    while stack:  # iterative: the depth check itself must not recurse
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise WebhookError("malformed event: nested too deeply")
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return value
+
+
+def signature_header(header: str | None, signature: str) -> tuple[int, list[str]]:
+    """The timestamp and the signatures named ``signature`` of a ``t=<digits>,<signature>=<hex>,…`` header (Stripe's,
+    Datatrans's, the test provider's), checked for shape before anything is computed or compared: printable ASCII,
+    a timestamp of at most 13 digits, signatures of 64 hex digits. Raises WebhookError."""
+    header = header or ""
+    if not header or len(header) > 2000 or not (header.isascii() and header.isprintable()):
+        raise WebhookError("missing or malformed signature header")
+    pairs = [part.strip().split("=", 1) for part in header.split(",") if "=" in part]
+    timestamps = [value for key, value in pairs if key == "t"]
+    signatures = [value for key, value in pairs if key == signature]
+    if len(timestamps) != 1 or not TIMESTAMP.fullmatch(timestamps[0]) or not signatures:
+        raise WebhookError("missing or malformed signature header")
+    if not all(HEX_SIGNATURE.fullmatch(value) for value in signatures):
+        raise WebhookError("missing or malformed signature header")
+    return int(timestamps[0]), [value.lower() for value in signatures]
 
 
 class ProviderError(Exception):
@@ -146,6 +192,12 @@ class Provider:
 
     def parse_webhook(self, body: bytes, headers) -> list[ProviderEvent]:
         raise WebhookError("this provider takes no webhooks")
+
+    def delivery_id(self, headers) -> str:
+        """The provider's id of this delivery of a webhook, read before anything is verified ("" when it names
+        none): a delivery seen before is answered from what was stored (the same body) or refused (another body)
+        before any costly check (PayPal: its transmission id, which its signature covers)."""
+        return ""
 
     def fetch_status(self, payment) -> PaymentState | None:
         """Ask the provider what became of an attempt; None when the provider can't be asked. Raises ProviderError."""

@@ -13,7 +13,6 @@ carrying the original's ``refno``. ``DATATRANS_API_BASE`` / ``DATATRANS_PAY_BASE
 import datetime as dt
 import hashlib
 import hmac
-import json
 import logging
 import re
 import time
@@ -23,6 +22,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_variables
 
 from shop.backoffice.models import Store
 
@@ -35,6 +35,8 @@ from .base import (
     ProviderRefund,
     Redirect,
     WebhookError,
+    load_json,
+    signature_header,
 )
 
 logger = logging.getLogger(__name__)
@@ -59,8 +61,14 @@ HOSTS = {
 }
 # "A transactionId is only valid for 30 minutes" (docs: Redirect & Lightbox, initializing transactions).
 TRANSACTION_LIFETIME = dt.timedelta(minutes=30)
-# A signed webhook is taken this long before or after its timestamp (clocks drift both ways).
-TOLERANCE = dt.timedelta(minutes=5)
+# How old a signed webhook may be. Datatrans documents neither how long it retries a webhook nor a tolerance for
+# its timestamp (API reference, "Webhook" and "Webhook signing": only that it calls the URL "after each
+# authorization" and signs t + body): a retry that keeps its first signing time must still be taken, so the window
+# is the longest retry period of our providers, PayPal's 3 days. A replay within it changes nothing: the event is
+# stored once by its identity (transaction, status, latest step), and applied after re-reading the transaction.
+WEBHOOK_WINDOW = dt.timedelta(days=3)
+# How far ahead of our clock a timestamp may be (clocks drift).
+FUTURE_SKEW = dt.timedelta(minutes=5)
 REFNO_MAX = 20  # init: refno, 1 to 20 characters
 LANGUAGES = ("de", "en", "fr", "it")
 PAYMENT_KINDS = {
@@ -149,23 +157,23 @@ def reference_for_refno(refno: str) -> str:
     return found.values_list("reference", flat=True).first() or ""
 
 
+@sensitive_variables()
 def sign(key_hex: str, timestamp: str, body: bytes) -> str:
     """s0 of the Datatrans-Signature header: HMAC-SHA256, keyed by the hex-decoded key, of the timestamp and body."""
     return hmac.new(bytes.fromhex(key_hex), timestamp.encode() + body, hashlib.sha256).hexdigest()
 
 
+@sensitive_variables()
 def verify(body: bytes, header: str | None, key_hex: str, now: float | None = None) -> int:
     """Check a Datatrans-Signature header (``t=<ms>,s0=<hex>``) on the raw body; returns t. Raises WebhookError."""
-    parts = dict(part.strip().split("=", 1) for part in (header or "").split(",") if "=" in part)
-    timestamp, signature = parts.get("t", ""), parts.get("s0", "")
-    if not timestamp.isdigit() or not re.fullmatch(r"[0-9a-fA-F]{64}", signature):
-        raise WebhookError("malformed signature header")
-    if not hmac.compare_digest(sign(key_hex, timestamp, body), signature.lower()):
+    timestamp, signatures = signature_header(header, "s0")
+    expected = sign(key_hex, str(timestamp), body)
+    if not any(hmac.compare_digest(expected, signature) for signature in signatures):
         raise WebhookError("signature does not match")
-    now = time.time() if now is None else now
-    if abs(now - int(timestamp) / 1000) > TOLERANCE.total_seconds():
-        raise WebhookError("timestamp outside the tolerance")
-    return int(timestamp)
+    age = (time.time() if now is None else now) - timestamp / 1000
+    if not -FUTURE_SKEW.total_seconds() <= age <= WEBHOOK_WINDOW.total_seconds():
+        raise WebhookError("timestamp outside the window")
+    return timestamp
 
 
 class DatatransProvider(Provider):
@@ -212,6 +220,7 @@ class DatatransProvider(Provider):
 
     # The client ---------------------------------------------------------------------------------------------------
 
+    @sensitive_variables()
     def _call(self, what: str, method: str, path: str, body: dict | None = None, *, key: str = "", for_shopper=False):
         """One API call; its JSON answer ({} for 204). Datatrans down, slow or failing (5xx): "could not be reached";
         a refusal (4xx) gives Datatrans's message to the merchant, and a plain sentence to a shopper (Datatrans's is
@@ -317,6 +326,7 @@ class DatatransProvider(Provider):
 
     # Webhooks ---------------------------------------------------------------------------------------------------
 
+    @sensitive_variables()
     def parse_webhook(self, body: bytes, headers) -> list[ProviderEvent]:
         key = settings.DATATRANS_HMAC_KEY
         if not key:
@@ -325,10 +335,10 @@ class DatatransProvider(Provider):
             timestamp = verify(body, headers.get(HEADER), key)
         except ValueError as error:  # a key that is not hex
             raise WebhookError("Datatrans's HMAC key is not hexadecimal") from error
+        raw = load_json(body)
         try:
-            raw = json.loads(body)
             return [self.event(raw, timestamp)]
-        except (AttributeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as error:
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
             raise WebhookError("malformed event") from error
 
     def event(self, raw: dict, timestamp: int = 0) -> ProviderEvent:

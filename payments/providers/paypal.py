@@ -14,6 +14,7 @@ event, so events are taken even while PayPal's API is slow.
 import base64
 import binascii
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -30,11 +31,16 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509 import DNSName
+from cryptography.x509.oid import NameOID
+from cryptography.x509.verification import PolicyBuilder, VerificationError
+from cryptography.x509.verification import Store as TrustStore
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_variables
 from paypalserversdk.configuration import Configuration, Environment, Server
 from paypalserversdk.exceptions.api_exception import ApiException
 from paypalserversdk.http.auth.o_auth_2 import ClientCredentialsAuthCredentials
@@ -63,6 +69,7 @@ from .base import (
     ProviderRefund,
     Redirect,
     WebhookError,
+    load_json,
 )
 
 logger = logging.getLogger(__name__)
@@ -70,10 +77,13 @@ logger = logging.getLogger(__name__)
 # A PayPal order the payer has not approved lapses after 3 hours (PayPal then no longer knows it: 404); reconciliation
 # asks about it until then, and gives it up an hour later.
 ORDER_LIFETIME = dt.timedelta(hours=3)
-# PayPal re-sends an event it could not deliver as a new transmission (a new id and time, signed anew), so the
-# transmission time only has to cover the clocks' skew and the time in transit; the same event within the window is
-# stored once by its id.
-TRANSMISSION_TOLERANCE = dt.timedelta(minutes=5)
+# PayPal retries a webhook it could not deliver "up to 25 times over the course of three days" (PayPal's webhooks
+# documentation, "Webhook event delivery"); it does not document that a retry is signed at a new time, so a
+# transmission is taken for 3 days after its time, and 5 minutes ahead of our clock. Replays within the window are
+# stopped by the event's id (stored once), the signature, and the transmission id (``WebhookDelivery``: the same id
+# with another body is refused, as PayPal signs only a CRC32 of the body).
+TRANSMISSION_WINDOW = dt.timedelta(days=3)
+FUTURE_SKEW = dt.timedelta(minutes=5)
 CERT_CACHE_SECONDS = 24 * 3600
 LOCALES = {"de": "de-CH", "fr": "fr-CH", "en": "en-CH", "it": "it-CH"}
 MONEY = re.compile(r"\d{1,10}(\.\d{1,2})?")
@@ -124,12 +134,14 @@ _clients: dict[str, PaypalServersdkClient] = {}
 _clients_lock = threading.Lock()
 
 
+@sensitive_variables()
 def _fetch_token(last_token, auth):
     """The SDK swallows a failed token request (and then reports only "OAuthToken is undefined"): asked through this
     hook, PayPal's refusal or time-out reaches ``_call`` as it is."""
     return auth.fetch_token()
 
 
+@sensitive_variables()
 def _client_key() -> str:
     values = (
         settings.PAYPAL_CLIENT_ID,
@@ -147,6 +159,7 @@ def forget_client() -> None:
         _clients.pop(_client_key(), None)
 
 
+@sensitive_variables()
 def client() -> PaypalServersdkClient:
     """The SDK's client for the current settings, built once per set of values (it keeps its OAuth token)."""
     key = _client_key()
@@ -252,6 +265,7 @@ class PayPalProvider(Provider):
     def client(self) -> PaypalServersdkClient:
         return client()
 
+    @sensitive_variables()
     def _call(self, what: str, call, *, for_shopper=False, fresh_token=False) -> dict:
         """One API call, its answer as plain data (the body as PayPal sent it). PayPal down, overloaded or slow:
         "could not be reached"; a refusal gives PayPal's message to the merchant, and a plain sentence to a shopper
@@ -388,11 +402,15 @@ class PayPalProvider(Provider):
         webhook_id = settings.PAYPAL_WEBHOOK_ID
         if not webhook_id:
             raise WebhookError("PayPal is not configured")
+        raw = load_json(body)  # a cheap check first: no certificate is fetched for a body that can't be an event
         verify_signature(body, headers, webhook_id)
         try:
-            return [self.event(json.loads(body))]
+            return [self.event(raw)]
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             raise WebhookError("malformed event") from error
+
+    def delivery_id(self, headers) -> str:
+        return (headers.get("Paypal-Transmission-Id") or "").strip()
 
     def event(self, raw: dict) -> ProviderEvent:
         """Our terms for a verified PayPal event (``raw``: the body as sent, kept with the stored event)."""
@@ -610,30 +628,37 @@ def _parse_time(value, default: dt.datetime) -> dt.datetime:
 
 # Webhook signatures ---------------------------------------------------------------------------------------------
 
-_certificates: dict[str, x509.Certificate] = {}
+_certificates: dict[str, tuple[x509.Certificate, dt.datetime]] = {}
 _certificates_lock = threading.Lock()
 MAX_CERTIFICATES = 32
 
 
 def verify_signature(body: bytes, headers, webhook_id: str) -> None:
     """PayPal's documented check of a webhook, done here: the transmission's signature (SHA256withRSA) over
-    ``id|time|webhook id|crc32(body)`` with the public key of PayPal's certificate. Raises WebhookError."""
+    ``id|time|webhook id|crc32(body)`` with the public key of PayPal's certificate. The cheap checks come first (the
+    headers' shape, the window, the certificate's address); only then is the certificate fetched (once, then cached)
+    and checked as PayPal's own SDK checks it. Raises WebhookError."""
     names = ("Paypal-Transmission-Id", "Paypal-Transmission-Time", "Paypal-Transmission-Sig", "Paypal-Cert-Url")
     values = [(headers.get(name) or "").strip() for name in names]
     if not all(values):
         raise WebhookError("PayPal's signature headers are missing")
+    if not all(value.isascii() and value.isprintable() and len(value) <= 1000 for value in values):
+        raise WebhookError("malformed signature headers")
     transmission_id, transmission_time, signature, cert_url = values
     if (headers.get("Paypal-Auth-Algo") or "").strip().upper() != "SHA256WITHRSA":
         raise WebhookError("unknown signature algorithm")
-    sent = _parse_time(transmission_time, None) if "T" in transmission_time else None
+    sent = _parse_time(transmission_time, None) if "T" in transmission_time and len(transmission_time) <= 40 else None
     if sent is None:
         raise WebhookError("malformed transmission time")
-    if abs(timezone.now() - sent) > TRANSMISSION_TOLERANCE:
-        raise WebhookError("transmission time outside the tolerance")
+    age = timezone.now() - sent
+    if not -FUTURE_SKEW <= age <= TRANSMISSION_WINDOW:
+        raise WebhookError("transmission time outside the window")
     try:
         raw_signature = base64.b64decode(signature, validate=True)
     except (binascii.Error, ValueError) as error:
         raise WebhookError("malformed signature") from error
+    if len(cert_url) > 500 or not allowed_cert_url(cert_url):
+        raise WebhookError("the certificate URL is not PayPal's")
     certificate = certificate_at(cert_url)
     key = certificate.public_key()
     if not isinstance(key, rsa.RSAPublicKey):
@@ -664,14 +689,52 @@ def allowed_cert_url(url: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=4)
+def trust_store(path: str) -> TrustStore:
+    """The certificate authorities PayPal's certificates must chain to (``PAYPAL_CERT_TRUST_STORE``: a PEM bundle;
+    by default certifi's, Mozilla's roots, which hold the DigiCert roots PayPal's own SDKs ship)."""
+    with open(path, "rb") as file:
+        return TrustStore(x509.load_pem_x509_certificates(file.read()))
+
+
+def common_name(certificate: x509.Certificate) -> str:
+    names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    value = names[0].value if names else ""
+    return value if isinstance(value, str) else ""
+
+
+def trusted_certificate(pem: bytes) -> tuple[x509.Certificate, dt.datetime]:
+    """PayPal's certificate from what its URL served (the certificate, then its chain), checked as PayPal's SDKs
+    check it (PayPal-Python-SDK ``WebhookEvent._verify_certificate``: the chain to trusted roots, a common name under
+    ``.paypal.com``, not expired); returns it with the moment its chain stops being valid. Raises WebhookError."""
+    try:
+        leaf, *intermediates = x509.load_pem_x509_certificates(pem)
+    except ValueError as error:
+        raise WebhookError("PayPal's certificate could not be read") from error
+    name = common_name(leaf).lower()
+    if not name.endswith(".paypal.com") or "*" in name:
+        raise WebhookError("the certificate is not PayPal's")
+    try:
+        store = trust_store(settings.PAYPAL_CERT_TRUST_STORE)
+    except (OSError, ValueError) as error:
+        logger.error("PAYPAL_CERT_TRUST_STORE could not be read: %s", error)
+        raise WebhookError("the trust store could not be read") from error
+    try:
+        # the chain to a trusted root, with the dates and the certificate's name (its subject alternative name)
+        chain = (PolicyBuilder().store(store).time(timezone.now()).build_server_verifier(DNSName(name))).verify(
+            leaf, intermediates
+        )
+    except (VerificationError, ValueError) as error:
+        raise WebhookError(f"PayPal's certificate is not trusted: {str(error)[:200]}") from error
+    return leaf, min(certificate.not_valid_after_utc for certificate in chain)
+
+
 def certificate_at(url: str) -> x509.Certificate:
-    """PayPal's certificate at ``url``: fetched once (then kept in this process and in the cache, by its URL),
-    checked to be within its validity dates at each use. Raises WebhookError."""
-    if len(url) > 500 or not allowed_cert_url(url):
-        raise WebhookError("the certificate URL is not PayPal's")
+    """PayPal's certificate at ``url``: fetched once (then kept in this process and, as served, in the cache, by its
+    URL), trusted as ``trusted_certificate`` says, and within its chain's dates at each use. Raises WebhookError."""
     with _certificates_lock:
-        certificate = _certificates.get(url)
-    if certificate is None:
+        found = _certificates.get(url)
+    if found is None:
         cache_key = "paypal-cert:" + hashlib.sha256(url.encode()).hexdigest()
         pem = cache.get(cache_key)
         if pem is None:
@@ -681,18 +744,14 @@ def certificate_at(url: str) -> x509.Certificate:
             except httpx.HTTPError as error:
                 logger.warning("PayPal's certificate could not be fetched from %s: %s", url, error)
                 raise WebhookError("PayPal's certificate could not be fetched") from error
-            pem = response.content
-        try:
-            # PayPal serves the certificate followed by its chain: the first one signs
-            certificate = x509.load_pem_x509_certificates(pem)[0]
-        except (ValueError, IndexError) as error:
-            raise WebhookError("PayPal's certificate could not be read") from error
+            pem = response.content[:100_000]
+        found = trusted_certificate(pem)
         cache.set(cache_key, pem, CERT_CACHE_SECONDS)
         with _certificates_lock:
             if len(_certificates) >= MAX_CERTIFICATES:
                 _certificates.clear()
-            _certificates[url] = certificate
-    now = timezone.now()
-    if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
+            _certificates[url] = found
+    certificate, valid_until = found
+    if not certificate.not_valid_before_utc <= timezone.now() <= valid_until:
         raise WebhookError("PayPal's certificate is not valid now")
     return certificate

@@ -7,7 +7,6 @@ tolerance). ``STRIPE_API_BASE`` points the client at a local stand-in of Stripe'
 """
 
 import datetime as dt
-import json
 import logging
 
 import stripe
@@ -15,6 +14,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_variables
 
 from shop.money import to_minor
 
@@ -27,11 +27,15 @@ from .base import (
     ProviderRefund,
     Redirect,
     WebhookError,
+    load_json,
+    signature_header,
 )
 
 logger = logging.getLogger(__name__)
 
 HEADER = "Stripe-Signature"
+# Stripe signs each delivery, retries included, anew: 300 s is the library's default and what Stripe recommends.
+TOLERANCE_SECONDS = 300
 # Stripe allows a Checkout Session to live 30 minutes to 24 hours; reconciliation asks about it until then.
 SESSION_LIFETIME = dt.timedelta(hours=23)
 SESSION_EVENTS = {
@@ -102,6 +106,7 @@ class StripeProvider(Provider):
     def mode(self) -> str:
         return "live" if settings.STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_")) else "sandbox"
 
+    @sensitive_variables()
     def client(self) -> stripe.StripeClient:
         base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
         return stripe.StripeClient(
@@ -111,6 +116,7 @@ class StripeProvider(Provider):
             http_client=stripe.RequestsClient(timeout=settings.PROVIDER_TIMEOUT),
         )
 
+    @sensitive_variables()
     def _call(self, what: str, call, *, for_shopper=False) -> dict:
         """One API call, its answer as plain data. Stripe down, overloaded or slow: "could not be reached"; a refusal
         gives Stripe's message to the merchant, and a plain sentence to a shopper (Stripe's is logged)."""
@@ -202,20 +208,26 @@ class StripeProvider(Provider):
 
     # Webhooks ---------------------------------------------------------------------------------------------------
 
+    @sensitive_variables()
     def parse_webhook(self, body: bytes, headers) -> list[ProviderEvent]:
         secret = settings.STRIPE_WEBHOOK_SECRET
         if not secret:
             raise WebhookError("Stripe is not configured")
-        # The library's check (what construct_event runs first: HMAC-SHA256 of "t.body", 300 s tolerance), then the
-        # body read once as plain data: building the SDK's object tree as well cost a sixth of the request.
+        # The header's shape first (printable ASCII, one t of digits, v1 signatures of 64 hex digits): the library
+        # compares what it is given with hmac.compare_digest, which raises on a non-ASCII signature. Then the
+        # library's check (what construct_event runs first: HMAC-SHA256 of "t.body", 300 s tolerance), then the body
+        # read once as plain data: building the SDK's object tree as well cost a sixth of the request.
+        header = headers.get(HEADER)
+        signature_header(header, "v1")
         try:
-            stripe.WebhookSignature.verify_header(body, headers.get(HEADER), secret, tolerance=300)
+            stripe.WebhookSignature.verify_header(body, header, secret, tolerance=TOLERANCE_SECONDS)
         except stripe.SignatureVerificationError as error:
             raise WebhookError("signature does not match") from error
         except (ValueError, UnicodeDecodeError) as error:
             raise WebhookError("malformed event") from error
+        raw = load_json(body)
         try:
-            return [self.event(json.loads(body))]
+            return [self.event(raw)]
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             raise WebhookError("malformed event") from error
 
@@ -310,6 +322,7 @@ class StripeProvider(Provider):
             raise ProviderError(refund.get("failure_reason") or _("Stripe refused the refund."))
         return ProviderRefund(refund["id"], refund["amount"], refund.get("status", "succeeded"))
 
+    @sensitive_variables()
     def cancel(self, payment) -> None:
         if not payment.provider_reference:
             return
