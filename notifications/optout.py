@@ -3,6 +3,7 @@ link of an e-mail carries that HMAC, signed, never the address itself."""
 
 from django.core import signing
 from django.utils.crypto import salted_hmac
+from django.views.decorators.debug import sensitive_variables
 
 from .models import EmailOptOut
 
@@ -13,15 +14,18 @@ def normalise(address: str) -> str:
     return (address or "").strip().lower()
 
 
+@sensitive_variables()  # Django's HMAC and signing frames below hold SECRET_KEY
 def address_hash(address: str) -> str:
     return salted_hmac(SALT, normalise(address), algorithm="sha256").hexdigest()
 
 
+@sensitive_variables()  # Django's HMAC and signing frames below hold SECRET_KEY
 def opt_out_token(address: str) -> str:
     """What the opt-out link holds: the address's HMAC, signed (so that no one opts out an address from a guess)."""
     return signing.Signer(salt=SALT).sign(address_hash(address))
 
 
+@sensitive_variables()  # Django's HMAC and signing frames below hold SECRET_KEY
 def hash_from_token(token: str) -> str | None:
     """The address HMAC a link stands for; None for a tampered or malformed token."""
     try:
