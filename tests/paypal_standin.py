@@ -235,6 +235,7 @@ class PayPalStandIn(ProviderStandIn):
         with self.lock:
             self._order(order_id)
             del self.orders[order_id]
+            self.redirected.pop(order_id, None)
 
     def deny(self, order_id: str) -> None:
         """The next capture of this order is declined (the payer's funding failed at PayPal)."""

@@ -301,7 +301,7 @@ class ProviderStandIn(HTTPServer):
         """The provider's answer to a request whose key's first request is still being answered."""
         raise NotImplementedError
 
-    def _recall(self, key: str):
+    def _recall(self, key):
         """What was kept under an idempotency key (under the lock); None when nothing is, or what was is older than
         ``IDEMPOTENCY_SECONDS`` (the provider pruned it: the key makes a new request)."""
         entry = self._idempotent.get(key)
@@ -313,7 +313,7 @@ class ProviderStandIn(HTTPServer):
             return None
         return copy.deepcopy(kept)
 
-    def _keep(self, key: str, kept) -> None:
+    def _keep(self, key, kept) -> None:
         """Keep what a request with an idempotency key was answered (under the lock), from now on."""
         self._idempotent[key] = (time.time(), copy.deepcopy(kept))
 
