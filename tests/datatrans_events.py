@@ -15,6 +15,7 @@ import functools
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from pathlib import Path
@@ -23,6 +24,28 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "datatrans"
 HEADER = "Datatrans-Signature"
 
 CARD_METHODS = ("VIS", "ECA", "AMX")
+# The payment method codes Datatrans knows (API reference: InitRequest.paymentMethods, StatusResponse.paymentMethod)
+PAYMENT_METHODS = frozenset(
+    re.findall(
+        r"[A-Z]{3}",
+        """ACC ALP APL AMX AZP BAC BON CBL CFY CSY CUP DEA DIN DII DIB DIS DNK ECA ELV EPS ESY GFT GPA HPC INT JCB JEL
+        KLN MAU MDP MFA MFX MPA MFG MPG MPX MYO PAP PAY PEF PFC PSC REK SAM SWB SCX SWP TWI UAP VIS WEC SWH VPS MBP CUV
+        GEP PLU DVI""",
+    )
+)
+# Why a transaction failed (API reference: FailDetail.reason)
+FAIL_REASONS = (
+    "card_invalid",
+    "declined",
+    "soft_declined",
+    "incomplete",
+    "timeout",
+    "invalid_setup",
+    "secure_authentication",
+    "error_on_start",
+    "referral",
+    "error",
+)
 TEST_CARDS = {  # Datatrans's test cards, masked as its status shows them
     "VIS": "490000xxxxxx0004",
     "ECA": "520000xxxxxx0007",
@@ -50,10 +73,11 @@ def new_transaction_id() -> str:
 
 
 def date(at: float | None = None) -> str:
-    """A date as Datatrans writes it in a transaction's history (``2021-02-15T09:30:33Z``), to the millisecond here so
-    that two changes within one second stay apart."""
+    """A date as Datatrans's status API writes it in a transaction's history and ``detail.init.expires``: to the
+    second (``2024-07-10T12:14:20Z``, the API reference's example ``statusResponse``), so two changes within one
+    second have the same date."""
     moment = dt.datetime.fromtimestamp(time.time() if at is None else at, dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{moment.microsecond // 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def history(action: str, amount: int, *, source: str = "api", success: bool = True, **extra) -> dict:

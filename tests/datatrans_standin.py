@@ -6,17 +6,36 @@ nothing leaves the machine. It checks Basic auth (merchant id and password) and 
 
 - ``POST /v1/transactions`` (init: 201 ``{"transactionId"}`` and a Location header; 400 with Datatrans's error body
   for a missing or bad property), ``GET /v1/transactions/<id>`` (the status; 404 ``TRANSACTION_NOT_FOUND``),
-  ``POST …/<id>/settle`` (204; an authorised transaction only), ``POST …/<id>/cancel`` (204; an authorised one
-  only), ``POST …/<id>/credit`` (200 ``{"transactionId"}`` of the new credit transaction; up to what was settled);
-- ``Idempotency-Key`` on POSTs: the same key with the same body is answered as the first time; with another body,
-  422 (Datatrans keeps keys 60 minutes);
+  ``POST …/<id>/settle`` (204; an authorised transaction only), ``POST …/<id>/cancel`` (204; an authorised or settled
+  one), ``POST …/<id>/credit`` (200 ``{"transactionId"}`` of the new credit transaction; up to what was settled);
 - the Payment Page ``GET /v1/start/<id>`` ("Datatrans test page": Pay by card, Pay with TWINT, Pay with PostFinance
   as the transaction's ``paymentMethods`` allow, Decline, Cancel), whose buttons post back to it: paying authorises
   (and settles when ``autoSettle``), posts the signed status to the webhook and redirects (303) to ``successUrl``;
-  Decline to ``errorUrl``, Cancel to ``cancelUrl``, each with its webhook.
+  Decline (a failed authorisation) posts it too and redirects to ``errorUrl``; Cancel redirects to ``cancelUrl``.
+
+What it does as Datatrans documents it (the API reference, ``datatrans-openapi-specification-2.0.45.json`` in
+github.com/datatrans/openapi-java-sdk-generator, ``src/main/resources/``; "spec" below):
+
+- cancel takes a transaction that is ``authorized`` or ``settled`` (not yet ``transmitted``), else 400
+  ``INVALID_TRANSACTION_STATUS``: spec, ``paths./v1/transactions/{transactionId}/cancel`` ("The transaction must
+  either be in status `authorized` or `settled`") and ``TransactionsErrorCode``;
+- webhooks only after an authorisation (paid, or declined), none after settle, cancel or credit: spec, section
+  "Webhook" ("After each authorization Datatrans tries to call the configured Webhook (POST) URL"); a test that needs
+  more asks for it (``webhooks_after`` / ``also_post``: the history ``action`` names of spec ``Action``);
+- payment method codes upper-case, three letters, from the spec's list: spec, ``InitRequest.paymentMethods`` (enum,
+  ``maxLength``/``minLength`` 3) and ``StatusResponse.paymentMethod``;
+- ``detail.fail.reason`` lower-case, one of spec ``FailDetail.reason`` (``declined``, ``card_invalid``, …);
+- history dates to the second (``2024-07-10T12:14:20Z``): spec, ``paths./v1/transactions/{transactionId}.get``,
+  example ``statusResponse``;
+- ``refno`` of 1 to 40 characters (init, settle, credit): spec, ``InitRequest.refno``, ``SettleRequest.refno``,
+  ``CreditRequest.refno`` (``maxLength`` 40; release notes 2.0.34 "increase the maximum length of `refno` to 40");
+- ``Idempotency-Key`` on POSTs: every answer of an endpoint (errors too) is stored under its key and given again to
+  the same request; another body: 422; a retry while the first request is still being answered: 409; keys are kept
+  60 minutes: spec, section "Idempotency" (the table of scenarios). Answers of ``fail_next`` are not stored (a
+  provider that is down answers before any endpoint runs).
 
 Tests drive it directly too: ``pay``, ``decline``, ``cancel``, ``credit_in_dashboard``, ``send`` / ``resend`` (any
-status, signed afresh), ``flush`` (the webhooks of API calls, held until asked: ``api_event_delay``),
+status, signed afresh), ``flush`` (the webhooks held back: ``webhook_delay`` / ``api_event_delay`` None),
 ``fail_next`` / ``hang_next`` (errors and time-outs); ``calls`` and ``sent_events`` tell what happened.
 """
 
@@ -34,8 +53,12 @@ from tests import standin
 from tests.standin import Call, ProviderError, ProviderStandIn, basic_credentials, button, money
 
 LIFETIME = 30 * 60  # a transactionId is valid for 30 minutes
-METHODS = {"card": events.CARD_METHODS, "twint": ("TWI",), "postfinance": ("PFC",)}
-KNOWN_METHODS = {*events.CARD_METHODS, "TWI", "PFC", "PEF", "PAP"}
+METHODS = {"card": events.CARD_METHODS, "twint": ("TWI",), "postfinance": ("PFC", "PEF")}
+KNOWN_METHODS, FAIL_REASONS = events.PAYMENT_METHODS, events.FAIL_REASONS
+REFNO_MAX = 40  # spec, InitRequest.refno (and settle's, credit's): 1 to 40 characters
+# What Datatrans posts to the webhook after, by the history action that made the status: an authorisation only.
+WEBHOOKS_AFTER = ("authorize",)
+ACTIONS = ("authorize", "settle", "cancel", "credit")
 
 
 class DatatransFault(ProviderError):
@@ -43,6 +66,13 @@ class DatatransFault(ProviderError):
 
     def __init__(self, status: int, message: str, code: str = "INVALID_PROPERTY"):
         super().__init__(status, events.error(message, code), message)
+
+
+def check_refno(refno, request: str) -> None:
+    """A request's ``refno``: mandatory, 1 to 40 characters (spec: ``InitRequest``, ``SettleRequest``,
+    ``CreditRequest``)."""
+    if not isinstance(refno, str) or not 1 <= len(refno) <= REFNO_MAX:
+        raise DatatransFault(400, f"{request}.refno length must be between 1 and {REFNO_MAX}")
 
 
 class Delivery(standin.Delivery):
@@ -73,6 +103,8 @@ class DatatransStandIn(ProviderStandIn):
         ("POST", r"/v1/transactions/(?P<id>\d+)/cancel", "_cancel"),
         ("POST", r"/v1/transactions/(?P<id>\d+)/credit", "_credit_call"),
     )
+    IDEMPOTENCY_SECONDS = 60 * 60  # spec, "Idempotency": keys remain stored for 60 minutes
+    CONFLICT_IN_FLIGHT = True  # spec, "Idempotency": retried before the first request completed: 409 Conflict
     PORT = 12112
     WEBHOOK_PATH = "/webhooks/datatrans/"
     SENDS = "webhooks"
@@ -92,17 +124,31 @@ class DatatransStandIn(ProviderStandIn):
         *,
         merchant_id: str = "1100000000",
         password: str = "standin-password",
+        webhooks_after: tuple[str, ...] = WEBHOOKS_AFTER,
         **options,
     ):
         """``webhook_url`` (or ``deliver``) receives the webhooks when the init named none, signed with
-        ``hmac_key``; ``merchant_id`` / ``password``: the Basic auth accepted; ``webhook_delay``, ``api_event_delay``
-        (the webhooks of settle, cancel, credit), ``host``, ``port``: see ``ProviderStandIn``."""
+        ``hmac_key``; ``merchant_id`` / ``password``: the Basic auth accepted; ``webhooks_after``: the actions whose
+        statuses are posted (Datatrans: an authorisation only; a test may add "settle", "cancel", "credit");
+        ``webhook_delay``, ``api_event_delay`` (the webhooks of settle, cancel, credit, when posted), ``host``,
+        ``port``: see ``ProviderStandIn``."""
         super().__init__(webhook_url, **options)
         self.hmac_key, self.merchant_id, self.password = hmac_key, merchant_id, password
+        self.webhooks_after = set()
+        self.also_post(*webhooks_after)
         self.transactions: dict[str, dict] = {}
         self._init: dict[str, dict] = {}  # per transaction: the init's body (redirect, webhook, autoSettle, methods)
         self._created: dict[str, float] = {}
         self._webhooks: dict[str, str] = {}  # per transaction: the webhook its init named (a credit: its original's)
+
+    def also_post(self, *actions: str) -> None:
+        """Post the statuses these actions make as well ("settle", "cancel" on the page or by the API, "credit"):
+        more than Datatrans documents, for a test that needs such a webhook."""
+        unknown = set(actions) - set(ACTIONS)
+        if unknown:
+            raise ValueError(f"no such action: {', '.join(sorted(unknown))}")
+        with self.lock:
+            self.webhooks_after.update(actions)
 
     @property
     def held(self) -> list[dict]:
@@ -140,26 +186,27 @@ class DatatransStandIn(ProviderStandIn):
     def pay(self, transaction_id: str, method: str = "card", *, send: bool = True):
         """The shopper pays on the Payment Page (``method`` "card", "twint" or "postfinance"): authorised, and
         settled when the init asked ``autoSettle``. Sends the webhook unless ``send`` is False; returns the Delivery
-        (or the status when not sent)."""
+        (or the status when not sent). The drivers below send a webhook only where Datatrans would
+        (``webhooks_after``); otherwise they return None."""
         with self.lock:
             tx = self._pay(transaction_id, method)
         return self._send_or_return(tx, send)
 
-    def decline(self, transaction_id: str, method: str = "card", *, send: bool = True):
-        """The shopper's card is declined: status ``failed``, ``detail.fail``."""
+    def decline(self, transaction_id: str, method: str = "card", *, reason: str = "declined", send: bool = True):
+        """The authorisation fails: status ``failed``, ``detail.fail.reason`` (one of ``FAIL_REASONS``)."""
         with self.lock:
-            tx = self._decline(transaction_id, method)
+            tx = self._decline(transaction_id, method, reason)
         return self._send_or_return(tx, send)
 
     def cancel(self, transaction_id: str, *, send: bool = True):
-        """The shopper cancels on the Payment Page: status ``canceled``."""
+        """The shopper cancels on the Payment Page: status ``canceled`` (no webhook unless "cancel" is posted)."""
         with self.lock:
             tx = self._cancel_on_page(transaction_id)
         return self._send_or_return(tx, send)
 
     def credit_in_dashboard(self, transaction_id: str, amount: int | None = None, *, send: bool = True) -> dict:
         """The merchant credits in Datatrans's admin tool (all that is left by default): a credit transaction with
-        the original's refno, and its webhook sent at once. Returns the credit's status."""
+        the original's refno (its webhook sent at once when "credit" is posted). Returns the credit's status."""
         with self.lock:
             original = self._tx(transaction_id)
             credit = self._credit(original, amount, source="admin")
@@ -188,6 +235,13 @@ class DatatransStandIn(ProviderStandIn):
     def _webhook_url(self, tx: dict) -> str | None:
         return self._webhooks.get(tx["transactionId"]) or self.webhook_url
 
+    def _subscribed(self, tx: dict) -> bool:
+        """Whether Datatrans posts this status: the action that made it (its latest history entry) is one of
+        ``webhooks_after``. ``send`` posts any status all the same."""
+        history = tx.get("history") or [{}]
+        with self.lock:
+            return super()._subscribed(tx) and history[-1].get("action") in self.webhooks_after
+
     # The HTTP side -----------------------------------------------------------------------------------------------
 
     def _serve_page(self, request: Request) -> Response | None:
@@ -211,6 +265,10 @@ class DatatransStandIn(ProviderStandIn):
             return Response(b"", status, headers)
         return Response(json.dumps(body), status, headers, content_type="application/json")
 
+    def _in_flight_error(self, key: str) -> DatatransFault:
+        # spec, "Idempotency": 409 Conflict (its body is not documented)
+        return DatatransFault(409, "A request with this Idempotency-Key is still being processed", "UNKNOWN_ERROR")
+
     def _fault_body(self, status: int) -> dict:
         return events.error("Internal server error", "UNKNOWN_ERROR") if status >= 500 else events.error("Bad")
 
@@ -222,21 +280,28 @@ class DatatransStandIn(ProviderStandIn):
             raise DatatransFault(401, "Incorrect merchantId or password", "UNAUTHORIZED")
 
     def _route(self, method: str, path: str, body: dict | None, key: str | None):
+        """The endpoint's answer; a POST with an ``Idempotency-Key`` seen within 60 minutes gets the answer its first
+        request got (an error too), or 422 when its body differs."""
         handler, ids = self._endpoint(method, path)
+        keyed = method == "POST" and bool(key)
         with self.lock:
-            if method == "POST" and key and key in self._idempotent:
-                first_path, first_body, answer = self._idempotent[key]
+            first = self._recall(key) if keyed else None
+            if first is not None:
+                first_path, first_body, answer = first
                 if (first_path, first_body) != (path, body):
                     raise DatatransFault(
                         422,
                         "The request body is different from the one first sent with this Idempotency-Key",
                         "IDEMPOTENCY_KEY_REUSED",
                     )
-                return copy.deepcopy(answer)
-            answer = copy.deepcopy(handler(body, **ids))
-            if method == "POST" and key:
-                self._idempotent[key] = (path, copy.deepcopy(body), copy.deepcopy(answer))
-        return answer
+                return answer
+            try:
+                answer = copy.deepcopy(handler(body, **ids))
+            except DatatransFault as refused:  # an error of the endpoint is its answer: kept like any other
+                answer = (refused.status, refused.body, {})
+            if keyed:
+                self._keep(key, (path, body, answer))
+        return copy.deepcopy(answer)
 
     # API resources (called under the lock) ------------------------------------------------------------------
 
@@ -254,11 +319,13 @@ class DatatransStandIn(ProviderStandIn):
             raise DatatransFault(400, "init.amount must be a positive integer")
         if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
             raise DatatransFault(400, "init.currency must be a 3 letter ISO code")
-        if not isinstance(refno, str) or not 1 <= len(refno) <= 20:
-            raise DatatransFault(400, "init.refno length must be between 1 and 20")
-        methods = body.get("paymentMethods", list(KNOWN_METHODS))
-        if not isinstance(methods, list) or not methods or any(m not in KNOWN_METHODS for m in methods):
-            raise DatatransFault(400, "init.paymentMethods contains an unknown payment method")
+        check_refno(refno, "init")
+        methods = body.get("paymentMethods", sorted(KNOWN_METHODS))
+        if not isinstance(methods, list) or not methods:
+            raise DatatransFault(400, "init.paymentMethods must be a non-empty array")
+        for index, code in enumerate(methods):
+            if code not in KNOWN_METHODS:  # upper-case three-letter codes only: "vis" is no payment method
+                raise DatatransFault(400, f"init.paymentMethods[{index}] {code!r} is not a valid payment method")
         if "TWI" in methods and currency != "CHF":
             raise DatatransFault(400, "TWI does not support the currency " + currency, "UNSUPPORTED_CURRENCY")
         redirect = body.get("redirect") or {}
@@ -305,6 +372,7 @@ class DatatransStandIn(ProviderStandIn):
             raise DatatransFault(400, "settle.amount must be positive and not above the authorized amount")
         if body.get("currency") != tx["currency"]:
             raise DatatransFault(400, "settle.currency does not match the transaction's currency")
+        check_refno(body.get("refno"), "settle")
         tx["status"] = "settled"
         tx["detail"]["settle"] = {"amount": amount}
         tx["history"].append(events.history("settle", amount))
@@ -312,14 +380,16 @@ class DatatransStandIn(ProviderStandIn):
         return 204, None, {}
 
     def _cancel(self, body: dict, id: str):
+        """An authorised transaction, or a settled one not yet transmitted to the acquirer: its money is not taken."""
         tx = self._tx(id)
-        if tx["status"] != "authorized":
+        if tx["type"] != "payment" or tx["status"] not in ("authorized", "settled"):
             raise DatatransFault(
-                400, f"The transaction is {tx['status']}, not authorized", "INVALID_TRANSACTION_STATUS"
+                400, f"The transaction is {tx['status']}, not authorized or settled", "INVALID_TRANSACTION_STATUS"
             )
+        amount = (tx["detail"].get("settle") or tx["detail"]["authorize"])["amount"]
         tx["status"] = "canceled"
         tx["detail"]["cancel"] = {"reversal": True}
-        tx["history"].append(events.history("cancel", tx["detail"]["authorize"]["amount"]))
+        tx["history"].append(events.history("cancel", amount))
         self._api_event(tx)
         return 204, None, {}
 
@@ -330,6 +400,7 @@ class DatatransStandIn(ProviderStandIn):
             raise DatatransFault(400, "credit.amount must be a positive integer")
         if body.get("currency") != original["currency"]:
             raise DatatransFault(400, "credit.currency does not match the transaction's currency")
+        check_refno(body.get("refno"), "credit")
         credit = self._credit(original, amount, source="api")
         self._api_event(credit)
         return 200, {"transactionId": credit["transactionId"], "acquirerAuthorizationCode": "104050"}, {}
@@ -396,11 +467,13 @@ class DatatransStandIn(ProviderStandIn):
             tx["detail"]["settle"] = {"amount": amount}
         return copy.deepcopy(tx)
 
-    def _decline(self, transaction_id: str, method: str) -> dict:
+    def _decline(self, transaction_id: str, method: str, reason: str = "declined") -> dict:
+        if reason not in FAIL_REASONS:
+            raise ValueError(f"Datatrans has no fail reason {reason!r}")
         tx, init, code = self._open(transaction_id, method)
         tx["paymentMethod"] = code
         tx["status"] = "failed"
-        tx["detail"]["fail"] = {"reason": "DECLINED", "message": "declined"}
+        tx["detail"]["fail"] = {"reason": reason, "message": reason.replace("_", " ")}
         amount = init.get("amount", tx["history"][0]["amount"])
         tx["history"].append(events.history("authorize", amount, source="redirect", success=False))
         return copy.deepcopy(tx)
@@ -451,13 +524,13 @@ class DatatransStandIn(ProviderStandIn):
             state = "has expired" if expired else f"is {tx['status']}"
             return self._page(f"<p>This transaction {state}.</p>", 410)
         amount = html.escape(money(init.get("amount", 0), tx["currency"]))
-        allowed = init.get("paymentMethods") or list(KNOWN_METHODS)
+        allowed = init.get("paymentMethods") or sorted(KNOWN_METHODS)
         buttons = []
         if any(m in allowed for m in events.CARD_METHODS):
             buttons.append(button("card", "Pay by card", "primary"))
         if "TWI" in allowed:
             buttons.append(button("twint", "Pay with TWINT", "primary"))
-        if "PFC" in allowed:
+        if any(m in allowed for m in METHODS["postfinance"]):
             buttons.append(button("postfinance", "Pay with PostFinance", "primary"))
         buttons.append(button("decline", "Decline"))
         card_note = " Visa 4900 0000 0000 0004." if any(m in allowed for m in events.CARD_METHODS) else ""

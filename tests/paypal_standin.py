@@ -8,7 +8,7 @@ the SDK sends (JSON bodies, OAuth 2 client credentials with Basic auth, then Bea
 
 - ``POST /v1/oauth2/token``;
 - ``POST /v2/checkout/orders`` (the amounts must add up; an invoice id already paid: ``DUPLICATE_INVOICE_ID``),
-  ``GET /v2/checkout/orders/<id>`` (an order unapproved for 3 hours lapses: 404 ``RESOURCE_NOT_FOUND``),
+  ``GET /v2/checkout/orders/<id>`` (an order past its time lapses: 404 ``RESOURCE_NOT_FOUND``, see below),
   ``POST /v2/checkout/orders/<id>/capture`` (``ORDER_NOT_APPROVED``, ``ORDER_ALREADY_CAPTURED``);
 - ``GET /v2/payments/captures/<id>``, ``POST /v2/payments/captures/<id>/refund`` (more than is left:
   ``REFUND_AMOUNT_EXCEEDED``), ``GET /v2/payments/refunds/<id>``;
@@ -17,11 +17,25 @@ the SDK sends (JSON bodies, OAuth 2 client credentials with Basic auth, then Bea
   approves the order, posts a signed ``CHECKOUT.ORDER.APPROVED`` and redirects (303) to the order's ``return_url``
   with ``token`` and ``PayerID``, as PayPal does.
 
-A POST sent again with the same ``PayPal-Request-Id`` gets the first answer again. The events an API call causes (a
-capture, a refund) are held until ``flush()`` (or sent after ``api_event_delay`` seconds). Tests drive it directly
-too: ``approve``, ``expire``, ``deny`` (the next capture is declined), ``refund_in_dashboard``, ``reverse``,
-``send`` / ``send_event`` / ``resend``, ``fail_next`` / ``hang_next``; ``calls`` and ``sent_events`` tell what
-happened. Standalone: ``python -m tests.paypal_standin --shop http://127.0.0.1:8000``.
+What it does as PayPal documents it:
+
+- an order's time, on the stand-in's clock (``time.time()``, which the tests' ``clock`` moves): 3 hours from its
+  creation for the payer to reach the approval page (``GET /checkoutnow``, or ``redirect``), then 3 hours from then
+  to approve it and capture it; past that, an order not captured is gone: ``GET``, capture and the approval page
+  answer 404 ``RESOURCE_NOT_FOUND`` / ``INVALID_RESOURCE_ID``. PayPal's Orders v2 reference, the ``order`` object's
+  ``links`` ("The API caller has 3 hours … from the time the order is created, to redirect your payer. Once
+  redirected, the API caller has 3 hours for the payer to approve the order and either authorize or capture the
+  order"; paypal-server-sdk 2.4.0's ``models/order.py`` says 6 hours for both: ``REDIRECT_WINDOW`` and
+  ``APPROVAL_WINDOW`` take the shorter), and PayPal's "Orders v2 errors" (get order, capture: 404
+  ``RESOURCE_NOT_FOUND``; no "expired" error is documented for an order);
+- a POST sent again with the same ``PayPal-Request-Id`` gets the first answer again, for 6 hours: paypal-server-sdk
+  2.4.0, ``controllers/orders_controller.py`` (``paypal_request_id``: "The server stores keys for 6 hours").
+
+The events an API call causes (a capture, a refund) are held until ``flush()`` (or sent after ``api_event_delay``
+seconds). Tests drive it directly too: ``redirect``, ``approve``, ``expire``, ``deny`` (the next capture is
+declined), ``refund_in_dashboard``, ``reverse``, ``send`` / ``send_event`` / ``resend``, ``fail_next`` /
+``hang_next``; ``calls`` and ``sent_events`` tell what happened. Standalone:
+``python -m tests.paypal_standin --shop http://127.0.0.1:8000``.
 """
 
 import copy
@@ -39,7 +53,9 @@ from tests import paypal_events as events
 from tests import standin
 from tests.standin import ProviderError, ProviderStandIn, basic_credentials, button
 
-ORDER_LIFETIME = 3 * 3600  # seconds an order lives unapproved
+REDIRECT_WINDOW = 3 * 3600  # seconds from an order's creation for the payer to reach the approval page
+APPROVAL_WINDOW = 3 * 3600  # seconds from then to approve and capture it
+ORDER_OPEN = ("CREATED", "PAYER_ACTION_REQUIRED")
 
 
 class PayPalFault(ProviderError):
@@ -128,6 +144,8 @@ class PayPalStandIn(ProviderStandIn):
         " --ghost: #0070e0; --button-radius: 999px; --primary: #ffc439; --on-primary: #001c64; --primary-weight: 600;"
     )
     IDEMPOTENCY_HEADER = "PayPal-Request-Id"
+    IDEMPOTENCY_SECONDS = 6 * 3600
+    REDIRECT_WINDOW, APPROVAL_WINDOW = REDIRECT_WINDOW, APPROVAL_WINDOW
     ROUTES = (
         ("POST", r"/v2/checkout/orders", "_create_order"),
         ("GET", r"/v2/checkout/orders/(?P<id>[^/]+)", "_get_order"),
@@ -169,6 +187,7 @@ class PayPalStandIn(ProviderStandIn):
         self.refunds: dict[str, dict] = {}
         self.events: dict[str, dict] = {}
         self.tokens: set[str] = set()
+        self.redirected: dict[str, float] = {}  # per order: when the payer first reached the approval page
         self.declined: set[str] = set()  # orders whose next capture is declined
         self.pending: set[str] = set()  # orders whose next capture stays pending
         self.key = events.SigningKey()
@@ -205,6 +224,12 @@ class PayPalStandIn(ProviderStandIn):
         with self.lock:
             return copy.deepcopy(list(self.orders.values())[-1])
 
+    def redirect(self, order_id: str) -> None:
+        """The payer reaches the approval page (as ``GET /checkoutnow?token=…`` does): from now on, 3 hours to approve
+        and capture the order."""
+        with self.lock:
+            self._redirected(self._order(order_id))
+
     def approve(self, order_id: str, *, send: bool = True):
         """The payer approves the order on PayPal's page: ``CHECKOUT.ORDER.APPROVED`` (the Delivery; the event when
         not sent)."""
@@ -213,10 +238,11 @@ class PayPalStandIn(ProviderStandIn):
         return self._send_or_return(evt, send)
 
     def expire(self, order_id: str) -> None:
-        """The order lapses (3 hours unapproved): PayPal no longer knows it."""
+        """The order lapses (its time ran out): PayPal no longer knows it."""
         with self.lock:
             self._order(order_id)
             del self.orders[order_id]
+            self.redirected.pop(order_id, None)
 
     def deny(self, order_id: str) -> None:
         """The next capture of this order is declined (the payer's funding failed at PayPal)."""
@@ -364,25 +390,38 @@ class PayPalStandIn(ProviderStandIn):
         handler, ids = self._endpoint(request.method, request.path)
         key = (request.path, request_id) if request.method == "POST" and request_id else None
         with self.lock:
-            if key and key in self._idempotent:  # PayPal's idempotency: the same answer for the same request id
-                status, answer = self._idempotent[key]
-                return status, copy.deepcopy(answer), True
+            first = self._recall(key) if key else None
+            if first is not None:  # PayPal's idempotency: the same answer for the same request id
+                status, answer = first
+                return status, answer, True
             status, answer = handler(body or {}, request, **ids)
             if key:
-                self._idempotent[key] = (status, copy.deepcopy(answer))
+                self._keep(key, (status, answer))
         return status, answer, False
 
     # API resources (called under the lock) ------------------------------------------------------------------
 
     def _order(self, order_id: str) -> dict:
+        """An order PayPal still knows: one not captured lapses 3 hours after its creation when the payer has not
+        reached the approval page by then, else 3 hours after they did; PayPal then forgets it (404)."""
         order = self.orders.get(order_id)
         if order is None:
             raise not_found()
-        created = dt.datetime.fromisoformat(order["create_time"].replace("Z", "+00:00")).timestamp()
-        if order["status"] in ("CREATED", "PAYER_ACTION_REQUIRED") and created + ORDER_LIFETIME <= time.time():
-            del self.orders[order_id]  # lapsed unapproved: PayPal forgets it
+        if order["status"] in (*ORDER_OPEN, "APPROVED") and self._deadline(order) <= time.time():
+            del self.orders[order_id]
+            self.redirected.pop(order_id, None)
             raise not_found()
         return order
+
+    def _deadline(self, order: dict) -> float:
+        if order["id"] in self.redirected:
+            return self.redirected[order["id"]] + self.APPROVAL_WINDOW
+        created = dt.datetime.fromisoformat(order["create_time"].replace("Z", "+00:00")).timestamp()
+        return created + self.REDIRECT_WINDOW
+
+    def _redirected(self, order: dict) -> None:
+        """The payer reached the approval page (the first time counts)."""
+        self.redirected.setdefault(order["id"], time.time())
 
     def _view(self, order: dict) -> dict:
         """An order as the API shows it: its captures without their supplementary data."""
@@ -460,8 +499,9 @@ class PayPalStandIn(ProviderStandIn):
 
     def _approve(self, order_id: str) -> dict:
         order = self._order(order_id)
-        if order["status"] not in ("CREATED", "PAYER_ACTION_REQUIRED"):
+        if order["status"] not in ORDER_OPEN:
             raise ValueError(f"{order_id} is {order['status']}: it can no longer be approved")
+        self._redirected(order)  # approved on the page: the payer was there
         payer = events.fixture("payer")
         payer["email_address"] = self.payer_email
         order.update(status="APPROVED", payer=payer, update_time=events.timestamp())
@@ -623,9 +663,13 @@ class PayPalStandIn(ProviderStandIn):
         order_id = request.args.get("token", "")
         with self.lock:
             try:
-                order = copy.deepcopy(self._order(order_id))
+                found = self._order(order_id)
             except PayPalFault:
                 order = None
+            else:
+                if found["status"] in ORDER_OPEN:
+                    self._redirected(found)
+                order = copy.deepcopy(found)
         if order is None:
             return self._page("<p>Sorry, this payment session has expired or does not exist.</p>", 404)
         context = order.get("_context") or {}
@@ -633,13 +677,13 @@ class PayPalStandIn(ProviderStandIn):
             action = request.form.get("action", "")
             if action == "cancel":
                 return self._back(context.get("cancel_url"), {"token": order_id})
-            if action == "pay" and order["status"] in ("CREATED", "PAYER_ACTION_REQUIRED"):
+            if action == "pay" and order["status"] in ORDER_OPEN:
                 with self.lock:
                     evt = self._approve(order_id)
                 self._page_event(evt)
                 payer_id = events.fixture("payer")["payer_id"]
                 return self._back(context.get("return_url"), {"token": order_id, "PayerID": payer_id})
-        if order["status"] not in ("CREATED", "PAYER_ACTION_REQUIRED"):
+        if order["status"] not in ORDER_OPEN:
             return self._page("<p>This payment has already been approved.</p>", 410)
         unit = order["purchase_units"][0]
         brand = html.escape(context.get("brand_name") or "the merchant")

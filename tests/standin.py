@@ -4,11 +4,15 @@ delays the calls a test asks it to, routes the others through a table, shows a h
 webhooks to the shop (at once, later, or when ``flush()``ed).
 
 A provider's stand-in subclasses ``ProviderStandIn`` and keeps what is its own: its endpoints and objects, its
-authentication and idempotency rules, its signing, its page's contents.
+authentication and idempotency rules, its signing, its page's contents. What the base keeps of idempotency is what the
+three providers document alike: an answer is kept under its key for a while (``IDEMPOTENCY_SECONDS``), and, where the
+provider says so (``CONFLICT_IN_FLIGHT``), a request sent again while the first with its key is still being answered
+is refused (``_in_flight_error``) rather than carried out twice.
 """
 
 import argparse
 import base64
+import copy
 import html
 import os
 import re
@@ -143,6 +147,8 @@ class ProviderStandIn(HTTPServer):
     PROVIDER = ""  # "Stripe": the page's title ("Stripe test page") and the command line's words
     PAGE_THEME = ""  # the page's colours, as the CSS custom properties of ``PAGE``
     IDEMPOTENCY_HEADER = "Idempotency-Key"
+    IDEMPOTENCY_SECONDS: float | None = None  # how long the provider keeps an answer under its key (None: forever)
+    CONFLICT_IN_FLIGHT = False  # a POST whose key's first request is still being answered: ``_in_flight_error``
     ROUTES: tuple[tuple[str, str, str], ...] = ()  # (method, path pattern, name of the handler)
     PORT = 0  # ``python -m``'s default port
     WEBHOOK_PATH = ""  # the shop's webhook, below ``--shop``
@@ -174,7 +180,9 @@ class ProviderStandIn(HTTPServer):
         self.calls: list[Call] = []
         self.sent_events: list[Delivery] = []
         self.held_events: list[dict] = []
-        self._idempotent: dict = {}
+        self._idempotent: dict = {}  # key -> (when it was stored, what the stand-in keeps of the first answer)
+        self._in_flight: set[str] = set()  # the keys of the POSTs being answered now
+        self._answering = 0  # requests being answered now
         self._faults: list[Fault] = []
         self._timers: list[threading.Timer] = []
         self.expect_request(re.compile(r"/.*")).respond_with_handler(self._handle)
@@ -194,6 +202,17 @@ class ProviderStandIn(HTTPServer):
         for timer in list(self._timers):
             timer.cancel()
         super().stop()
+
+    def wait_for_calls(self, timeout: float = 10.0) -> None:
+        """Wait until every request received has been answered (a slow one, ``hang_next``, is carried out all the
+        same once the shop has stopped waiting for it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if not self._answering:
+                    return
+            time.sleep(0.01)
+        raise TimeoutError("the stand-in is still answering a request")
 
     def wait_for_deliveries(self, timeout: float = 10.0) -> None:
         """Wait until the webhooks sent later (``webhook_delay``, ``api_event_delay``) have been posted."""
@@ -242,8 +261,11 @@ class ProviderStandIn(HTTPServer):
         call = self.Call(request.method, request.path, None, request.headers.get(self.IDEMPOTENCY_HEADER))
         with self.lock:
             self.calls.append(call)
+            self._answering += 1
+        claimed = None
         try:
             self._read(request, call)
+            claimed = self._claim(request.method, call.idempotency_key)
             fault = self._take_fault(request.method, request.path)
             if fault is not None and fault.kind == "hang":
                 time.sleep(fault.seconds)
@@ -253,8 +275,47 @@ class ProviderStandIn(HTTPServer):
             status, body, headers = self._answer(request, call)
         except ProviderError as error:
             status, body, headers = error.status, error.body, {}
+        finally:
+            with self.lock:
+                self._answering -= 1
+                if claimed is not None:
+                    self._in_flight.discard(claimed)
         call.status = status
         return self._json(body, status, headers, call)
+
+    # Idempotency ---------------------------------------------------------------------------------------------------
+
+    def _claim(self, method: str, key: str | None) -> str | None:
+        """A POST with a key, while ``CONFLICT_IN_FLIGHT``: the key is being answered from now on (returned, to be
+        released). Raises ``_in_flight_error`` when another request with the key is being answered (a retry sent
+        before the first one's answer, as after a client's time-out)."""
+        if not self.CONFLICT_IN_FLIGHT or method != "POST" or not key:
+            return None
+        with self.lock:
+            if key in self._in_flight:
+                raise self._in_flight_error(key)
+            self._in_flight.add(key)
+        return key
+
+    def _in_flight_error(self, key: str) -> ProviderError:
+        """The provider's answer to a request whose key's first request is still being answered."""
+        raise NotImplementedError
+
+    def _recall(self, key):
+        """What was kept under an idempotency key (under the lock); None when nothing is, or what was is older than
+        ``IDEMPOTENCY_SECONDS`` (the provider pruned it: the key makes a new request)."""
+        entry = self._idempotent.get(key)
+        if entry is None:
+            return None
+        stored_at, kept = entry
+        if self.IDEMPOTENCY_SECONDS is not None and time.time() - stored_at >= self.IDEMPOTENCY_SECONDS:
+            del self._idempotent[key]
+            return None
+        return copy.deepcopy(kept)
+
+    def _keep(self, key, kept) -> None:
+        """Keep what a request with an idempotency key was answered (under the lock), from now on."""
+        self._idempotent[key] = (time.time(), copy.deepcopy(kept))
 
     def _serve_page(self, request: Request) -> Response | None:
         """The answer to a request that is no API call (the hosted page), None for an API call."""

@@ -15,6 +15,24 @@ or ``expand[]``, Bearer auth with a test key, ``Idempotency-Key``) with the obje
   back to it: paying completes the session, creates a PaymentIntent and its charge, posts a signed
   ``checkout.session.completed`` to the shop's webhook and redirects (303) to the session's ``success_url``.
 
+What it does as Stripe documents it:
+
+- ``Idempotency-Key`` on POSTs: once the endpoint has begun, its answer (an error too) is saved under the key and
+  given again, marked ``Idempotent-Replayed``; a request whose parameters fail validation saves nothing; the same key
+  with other parameters: ``idempotency_error``; keys are pruned after 24 hours: docs.stripe.com/idempotency
+  ("Idempotent requests": "saving the resulting status code and body of the first request … regardless of whether
+  it succeeds or fails", "We save results only after the execution of an endpoint begins");
+- a Checkout Session's total at least the currency's minimum charge (CHF 0.50), else 400 ``amount_too_small``:
+  the stripe SDK's ``params/_payment_intent_create_params.py`` (``amount``: "The minimum amount is $0.50 US or
+  equivalent in charge currency", docs.stripe.com/currencies#minimum-and-maximum-charge-amounts) and
+  docs.stripe.com/error-codes (``amount_too_small``);
+- at most 99999999 minor units, else 400 ``amount_too_large``: the same ``amount`` text ("supports up to eight
+  digits (e.g., a value of 99999999 …)") and docs.stripe.com/error-codes (``amount_too_large``);
+- at most 100 line items, else 400 ``invalid_request_error`` on ``line_items``: the stripe SDK's
+  ``params/checkout/_session_create_params.py`` (``line_items``: "For `payment` mode, there is a maximum of 100 line
+  items");
+- errors as Stripe shapes them (``{"error": {"type", "code", "message", "param"}}``): docs.stripe.com/api/errors.
+
 Tests drive it directly too: ``pay``, ``settle`` (delayed methods), ``expire``, ``refund_in_dashboard``, ``send`` /
 ``send_event`` / ``resend`` (any event), ``flush`` (the events of API calls, held until asked: see
 ``api_event_delay``), ``fail_next`` / ``hang_next`` (provider errors and time-outs); ``calls`` and ``sent_events``
@@ -39,13 +57,24 @@ from tests import stripe_events as events
 from tests.standin import Delivery, ProviderError, ProviderStandIn, button, money
 
 MIN_LIFETIME, MAX_LIFETIME = 30 * 60, 24 * 3600  # what Stripe allows for a Checkout Session's expires_at
+# docs.stripe.com/currencies#minimum-and-maximum-charge-amounts, in minor units (the shop charges in CHF)
+MINIMUM_CHARGE = {"chf": 50, "eur": 50, "usd": 50, "gbp": 30}
+MAXIMUM_AMOUNT = 99_999_999  # "up to eight digits"
+MAX_LINE_ITEMS = 100  # in `payment` mode
 
 
 class StripeFault(ProviderError):
-    """An error answer in Stripe's shape."""
+    """An error answer in Stripe's shape; ``validation``: the request's parameters failed validation, so Stripe saves
+    nothing under its idempotency key (the endpoint did not begin)."""
 
-    def __init__(self, status: int, message: str, **kwargs):
+    def __init__(self, status: int, message: str, *, validation: bool = False, **kwargs):
         super().__init__(status, events.error(message, **kwargs), message)
+        self.validation = validation
+
+
+def invalid(message: str, **kwargs) -> StripeFault:
+    """400 for parameters that fail validation (not saved under the idempotency key)."""
+    return StripeFault(400, message, validation=True, **kwargs)
 
 
 def missing(kind: str, value: str, param: str) -> StripeFault:
@@ -59,12 +88,12 @@ def decode_form(pairs) -> dict:
     for key, value in pairs:
         match = re.fullmatch(r"([^\[\]]+)((?:\[[^\[\]]*\])*)", key)
         if not match:
-            raise StripeFault(400, f"Invalid parameter name: {key}", param=key)
+            raise invalid(f"Invalid parameter name: {key}", param=key)
         parts = [match.group(1), *re.findall(r"\[([^\[\]]*)\]", match.group(2))]
         node = root
         for position, part in enumerate(parts):
             if not isinstance(node, dict):
-                raise StripeFault(400, f"Invalid parameter: {key}", param=key)
+                raise invalid(f"Invalid parameter: {key}", param=key)
             part = part or str(len(node))  # "expand[]": the next index
             if position == len(parts) - 1:
                 node[part] = value
@@ -87,10 +116,10 @@ def _int(params: dict, name: str, label: str | None = None, *, minimum: int = 0)
     try:
         number = int(raw)
     except (TypeError, ValueError):
-        raise StripeFault(400, f"Invalid integer: {raw}", param=label) from None
+        raise invalid(f"Invalid integer: {raw}", code="parameter_invalid_integer", param=label) from None
     if number < minimum:
         kind = "positive integer" if minimum > 0 else "non-negative integer"
-        raise StripeFault(400, f"Invalid {kind}", param=label)
+        raise invalid(f"Invalid {kind}", code="parameter_invalid_integer", param=label)
     return number
 
 
@@ -137,6 +166,7 @@ class StripeStandIn(ProviderStandIn):
         ("GET", r"/v1/charges/(?P<id>[^/]+)", "_get_charge"),
         ("GET", r"/v1/events/(?P<id>[^/]+)", "_get_event"),
     )
+    IDEMPOTENCY_SECONDS = 24 * 3600  # "keys … at least 24 hours old" are pruned
     PORT = 12111
     WEBHOOK_PATH = "/webhooks/stripe/"
     SHOP_SETTINGS = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE")
@@ -304,11 +334,15 @@ class StripeStandIn(ProviderStandIn):
             raise StripeFault(401, f"Invalid API Key provided: {key[:8]}{'*' * 8}{key[-4:]}")
 
     def _route(self, method: str, path: str, params: dict, key: str | None):
+        """The endpoint's answer, and whether it is replayed. Stripe's idempotency layer: a POST with a key seen in
+        the last 24 hours gets the first answer again (an error too), or an ``idempotency_error`` for other
+        parameters; an answer to parameters that failed validation is not saved."""
         handler, ids = self._endpoint(method, path)
         idempotent = method == "POST" and bool(key)
         with self.lock:
-            if idempotent and key in self._idempotent:  # Stripe's idempotency layer: the same answer, or an error
-                first_path, first_params, status, body = self._idempotent[key]
+            first = self._recall(key) if idempotent else None
+            if first is not None:
+                first_path, first_params, status, body = first
                 if (first_path, first_params) != (path, params):
                     raise StripeFault(
                         400,
@@ -316,12 +350,17 @@ class StripeStandIn(ProviderStandIn):
                         f"used with. Try using a key other than '{key}' if you meant to execute a different request.",
                         type="idempotency_error",
                     )
-                return status, copy.deepcopy(body), True
-            status, body = 200, handler(params, **ids)
-            body = self._expand(copy.deepcopy(body), params.get("expand") or [])
+                return status, body, True
+            try:
+                status, body = 200, handler(params, **ids)
+                body = self._expand(copy.deepcopy(body), params.get("expand") or [])
+            except StripeFault as refused:
+                if refused.validation or not idempotent:
+                    raise
+                status, body = refused.status, refused.body  # the endpoint began: its error is saved as its answer
             if idempotent:
-                self._idempotent[key] = (path, params, status, copy.deepcopy(body))
-        return status, body, False
+                self._keep(key, (path, params, status, body))
+        return status, copy.deepcopy(body), False
 
     def _expand(self, obj: dict, paths) -> dict:
         if not isinstance(paths, list):
@@ -361,48 +400,75 @@ class StripeStandIn(ProviderStandIn):
 
     def _create_session(self, params: dict) -> dict:
         if params.get("mode") != "payment":
-            raise StripeFault(400, "This stand-in of Stripe supports `mode=payment` only.", param="mode")
+            raise invalid("This stand-in of Stripe supports `mode=payment` only.", param="mode")
         items = params.get("line_items")
         if not isinstance(items, list) or not items:
-            raise StripeFault(400, "You must provide at least one line item.", param="line_items")
+            raise invalid("You must provide at least one line item.", param="line_items")
+        if len(items) > MAX_LINE_ITEMS:
+            raise invalid(
+                f"You can only pass up to {MAX_LINE_ITEMS} line items in `payment` mode; you passed {len(items)}.",
+                param="line_items",
+            )
         lines, currencies = [], set()
         for index, item in enumerate(items):
             prefix = f"line_items[{index}]"
             data = item.get("price_data") if isinstance(item, dict) else None
             if not isinstance(data, dict) or not isinstance(data.get("product_data"), dict):
-                raise StripeFault(400, f"Missing required param: {prefix}[price_data].", param=f"{prefix}[price_data]")
+                raise invalid(
+                    f"Missing required param: {prefix}[price_data].",
+                    code="parameter_missing",
+                    param=f"{prefix}[price_data]",
+                )
             unit = _int(data, "unit_amount", f"{prefix}[price_data][unit_amount]")
             quantity = _int(item, "quantity", f"{prefix}[quantity]", minimum=1)
             currency = str(data.get("currency", "")).lower()
             if not re.fullmatch(r"[a-z]{3}", currency):
-                raise StripeFault(400, f"Invalid currency: {currency}", param=f"{prefix}[price_data][currency]")
+                raise invalid(f"Invalid currency: {currency}", param=f"{prefix}[price_data][currency]")
             currencies.add(currency)
             name = str(data["product_data"].get("name") or "")
             if not name:
-                raise StripeFault(
-                    400, "Missing required param: name.", param=f"{prefix}[price_data][product_data][name]"
+                raise invalid(
+                    "Missing required param: name.",
+                    code="parameter_missing",
+                    param=f"{prefix}[price_data][product_data][name]",
                 )
             lines.append({"name": name, "unit_amount": unit, "quantity": quantity, "currency": currency})
         if len(currencies) > 1:
-            raise StripeFault(400, "All line items must use the same currency.", param="line_items")
+            raise invalid("All line items must use the same currency.", param="line_items")
+        currency = currencies.pop()
+        amount = sum(line["unit_amount"] * line["quantity"] for line in lines)
+        minimum = MINIMUM_CHARGE.get(currency, 50)
+        if amount < minimum:
+            raise invalid(
+                "The Checkout Session's total amount due must add up to at least "
+                f"{money(minimum, currency)}: the specified amount is less than the minimum amount allowed.",
+                code="amount_too_small",
+                param="line_items",
+            )
+        if amount > MAXIMUM_AMOUNT:
+            raise invalid(
+                "The specified amount is greater than the maximum amount allowed "
+                f"({money(MAXIMUM_AMOUNT, currency)}). Use a lower amount and try again.",
+                code="amount_too_large",
+                param="line_items",
+            )
         created = events.now()
         expires_at = _int(params, "expires_at") if "expires_at" in params else created + MAX_LIFETIME
         if expires_at - created > MAX_LIFETIME:
             message = "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation."
-            raise StripeFault(400, message, param="expires_at")
+            raise invalid(message, param="expires_at")
         if expires_at - created < MIN_LIFETIME:
             message = "The `expires_at` timestamp must be at least 30 minutes from Checkout Session creation."
-            raise StripeFault(400, message, param="expires_at")
+            raise invalid(message, param="expires_at")
         metadata = params.get("metadata") or {}
         if not isinstance(metadata, dict):
-            raise StripeFault(400, "Invalid object", param="metadata")
-        amount = sum(line["unit_amount"] * line["quantity"] for line in lines)
+            raise invalid("Invalid object", param="metadata")
         session = events.checkout_session(
             created=created,
             expires_at=expires_at,
             amount_subtotal=amount,
             amount_total=amount,
-            currency=currencies.pop(),
+            currency=currency,
             client_reference_id=params.get("client_reference_id"),
             customer_email=params.get("customer_email"),
             metadata=metadata,
@@ -485,9 +551,7 @@ class StripeStandIn(ProviderStandIn):
             if charge is None:
                 raise missing("charge", params["charge"], "charge")
         else:
-            raise StripeFault(
-                400, "One of the following params should be provided for this request: payment_intent or charge."
-            )
+            raise invalid("One of the following params should be provided for this request: payment_intent or charge.")
         if charge is None or charge["status"] != "succeeded":
             raise StripeFault(
                 400, "This PaymentIntent does not have a successful charge to refund.", code="charge_not_refundable"
@@ -534,7 +598,7 @@ class StripeStandIn(ProviderStandIn):
             refunds = [r for r in refunds if r["charge"] == params["charge"]]
         limit = _int(params, "limit", minimum=1) if "limit" in params else 10
         if limit > 100:
-            raise StripeFault(400, "This value must be less than or equal to 100.", param="limit")
+            raise invalid("This value must be less than or equal to 100.", param="limit")
         return {"object": "list", "url": "/v1/refunds", "has_more": len(refunds) > limit, "data": refunds[:limit]}
 
     def _get_refund(self, params: dict, id: str) -> dict:

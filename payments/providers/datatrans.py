@@ -424,11 +424,22 @@ class DatatransProvider(Provider):
         return settled
 
     def cancel(self, payment) -> None:
-        """Release an authorised transaction. Datatrans cancels only those: one never authorised (the shopper left
-        the page; it lapses after 30 minutes), settled or cancelled already is left as it is."""
+        """Release an authorised transaction the shop will not settle. Datatrans cancels a settled transaction too,
+        until it is transmitted (API reference, ``POST /v1/transactions/{transactionId}/cancel``: "authorized or
+        settled"), which would take back money the shop may have recorded as taken: so the status is asked first, and
+        only an authorised transaction is cancelled. One never authorised (the shopper left the page) lapses after 30
+        minutes; one settled stays as it is (money back is a credit)."""
         if not payment.provider_reference:
             return
         transaction_id = payment.provider_reference
+        try:
+            status = str(self.transaction(transaction_id).get("status") or "")
+        except Refused as error:  # not a transaction of this merchant: nothing to release
+            logger.info("Datatrans transaction %s not cancelled: %s", transaction_id, error)
+            return
+        if status != "authorized":
+            logger.info("Datatrans transaction %s not cancelled: it is %s", transaction_id, status or "unknown")
+            return
         try:
             self._call(
                 "a cancellation",
