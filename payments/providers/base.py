@@ -104,9 +104,9 @@ class Provider:
     test_only: bool = False
     # The provider's event names to subscribe the webhook to (shown in Settings → Payment).
     webhook_events: tuple[str, ...] = ()
-    # How to try it against the provider's sandbox (Settings → Payment, until the keys are live ones).
+    # How to try it against the provider's sandbox (Settings → Payment, in the provider's block).
     sandbox_help: str = ""
-    # What to do with the webhook URL, when it is not "add it in the dashboard with these events".
+    # Said of the webhook URL before ``webhook_help`` (Datatrans: the shop sends it with every payment).
     webhook_note: str = ""
     # Several methods of one provider (Datatrans: card, TWINT, PostFinance) share one webhook URL and its events:
     # /webhooks/<webhook_code>/, stored as WebhookEvent.provider = webhook_code. By default the method's own code.

@@ -305,9 +305,11 @@ class DatatransProvider(Provider):
         return answer
 
     def check_connection(self) -> ConnectionCheck:
-        """The status of a transaction that does not exist (``CHECK_TRANSACTION_ID``): Datatrans authenticates the
-        call first (HTTP basic auth with the merchant id and password), so 401 means it refused them, and its own
-        error after that (TRANSACTION_NOT_FOUND; API reference: "status", "cancel") that it took them."""
+        """The status of a transaction that does not exist (``CHECK_TRANSACTION_ID``). Datatrans's API reference
+        (api-reference.datatrans.ch; its openapi.json in datatrans/openapi-java-sdk-generator): every call is
+        authenticated by HTTP basic auth with the merchant id and password ("Authentication"), so 401 means it
+        refused them; once past that, an unknown transaction is Datatrans's own error (TRANSACTION_NOT_FOUND,
+        "transactionId not found"; a malformed id is INVALID_PROPERTY), which means it took them."""
         if not self.is_configured():
             return ConnectionCheck(False, problem=_("Not configured yet: there is nothing to check."))
         mode, note = self.mode(), ""
