@@ -232,6 +232,15 @@ def test_check_warns_of_a_signing_key_that_cannot_work(client, staff, store, sta
     assert "Connected (sandbox)" in datatrans and "DATATRANS_HMAC_KEY is not the key Datatrans shows" in datatrans
 
 
+def test_a_setting_the_provider_s_library_cannot_use_is_reported_not_a_server_error(
+    client, staff, store, standins, settings
+):
+    settings.DATATRANS_API_BASE = "http://\x00127.0.0.1"  # httpx.InvalidURL, which is no httpx.HTTPError
+    fragment = html(client.post(check_url("datatrans"), HTTP_HX_REQUEST="true"))
+    assert "Not connected." in fragment
+    assert "The check failed before reaching the provider: the server&#x27;s log says why." in fragment
+
+
 def test_check_of_an_unconfigured_provider_asks_nothing(client, staff, store, nothing_configured):
     page = html(client.get(PAYMENT))
     assert "Check the connection to Stripe" not in page  # no button until the values are set

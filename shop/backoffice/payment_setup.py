@@ -5,6 +5,7 @@ warning when two methods offered at once take the same thing (two "card" or two 
 Read only: the secrets are never read out here, only whether they are set. ``check`` is the one call to a provider,
 made by the view under no database lock."""
 
+import logging
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -14,6 +15,8 @@ from django.utils.translation import gettext_lazy
 
 from payments.providers import PROVIDERS
 from payments.providers.base import ConnectionCheck, Provider
+
+logger = logging.getLogger(__name__)
 
 # What two methods may both take, and the sentence that says so (one per thing: the words differ by language).
 OVERLAPS = {
@@ -58,11 +61,18 @@ def api_base(provider: Provider) -> str:
 
 def check(key: str) -> ConnectionCheck | None:
     """Ask the provider of account ``key`` whether it takes the configured keys; None for an unknown account (or the
-    test provider, which has none)."""
+    test provider, which has none). A diagnosis, so whatever goes wrong in it is said, never a server error: a
+    setting the provider's library can't even use (an address that is no URL, say) is logged and reported."""
     methods = account_providers().get(key)
     if not methods or methods[0].test_only:
         return None
-    return methods[0].check_connection()
+    try:
+        return methods[0].check_connection()
+    except Exception:
+        logger.exception("The connection check of %s failed", key)
+        return ConnectionCheck(
+            False, problem=_("The check failed before reaching the provider: the server's log says why.")
+        )
 
 
 def accounts(rows: list[dict], store, checks: dict | None = None) -> list[dict]:
