@@ -1,6 +1,7 @@
 """Settings → Payment for online providers: whether each is configured (and which environment variables are missing),
 sandbox or live, the exact webhook URL and events to enter in the provider's dashboard. A provider that is not
-configured can't be enabled (refused on the server too); the secrets never appear on the page."""
+configured can't be enabled (refused on the server too); the secrets never appear on the page. (The path to live,
+the connection check and the overlap warning: tests/test_settings_payment_live.py.)"""
 
 import re
 
@@ -44,6 +45,17 @@ def configured(unconfigured):
     return unconfigured
 
 
+def block(page: str, key: str) -> str:
+    """A provider's collapsed block (``<details id="provider-<key>">``)."""
+    return re.search(rf'<details class="provider" id="provider-{key}".*?</details>', page, re.S).group(0)
+
+
+def value_state(page: str, key: str, name: str) -> str:
+    """ "Set" or "Missing": what the provider's block says of one of its environment variables."""
+    pattern = rf"<code>{name}</code> <span class=\"badge-status badge-status--\w+\">(\w+)</span>"
+    return re.search(pattern, block(page, key)).group(1)
+
+
 def checkbox(page: str, code: str) -> str:
     """The <input> tag of a method's "offered" checkbox."""
     return re.search(rf'<input type="checkbox" name="enabled" value="{code}"[^>]*>', page).group(0)
@@ -60,14 +72,19 @@ def with_stripe(**changes):
 
 def test_unconfigured_stripe_names_the_variables_to_set_and_cannot_be_ticked(client, staff, store, unconfigured):
     page = html(client.get(PAYMENT))
-    assert (
-        "Not configured: set <code>STRIPE_SECRET_KEY</code> and <code>STRIPE_WEBHOOK_SECRET</code> "
-        "in the shop's environment." in page
-    )
+    # the method's row points to Stripe's block, which names the values to set
+    assert 'Not configured: set up <a href="#provider-stripe">Stripe</a> above.' in page
+    assert page.index('id="provider-stripe"') < page.index('id="method-stripe"')
+    assert value_state(page, "stripe", "STRIPE_SECRET_KEY") == "Missing"
+    assert value_state(page, "stripe", "STRIPE_WEBHOOK_SECRET") == "Missing"
     tag = checkbox(page, "stripe")
     assert " disabled" in tag and " checked" not in tag
     assert 'aria-describedby="description-stripe status-stripe"' in tag
-    assert "Sandbox" not in page and "Live<" not in page and "Enabled, but not offered" not in page
+    status = re.search(r'<p class="method__status" id="status-stripe">(.*?)</p>', page, re.S).group(1)
+    summary = re.search(r"<summary.*?</summary>", block(page, "stripe"), re.S).group(0)
+    for text in (status, summary):
+        assert "Sandbox" not in text and "Live<" not in text
+    assert "Not configured" in summary and "Enabled, but not offered" not in page
     # the webhook URL is there already: creating the endpoint is how the merchant gets STRIPE_WEBHOOK_SECRET
     assert f'value="{SITE_URL}/webhooks/stripe/" readonly' in page
     # the other methods can be ticked as before
@@ -77,7 +94,8 @@ def test_unconfigured_stripe_names_the_variables_to_set_and_cannot_be_ticked(cli
 def test_only_the_missing_variable_is_named(client, staff, store, unconfigured):
     unconfigured.STRIPE_SECRET_KEY = SECRET_KEY
     page = html(client.get(PAYMENT))
-    assert "Not configured: set <code>STRIPE_WEBHOOK_SECRET</code> in the shop's environment." in page
+    assert value_state(page, "stripe", "STRIPE_SECRET_KEY") == "Set"
+    assert value_state(page, "stripe", "STRIPE_WEBHOOK_SECRET") == "Missing"
     assert SECRET_KEY not in page
 
 
@@ -94,7 +112,8 @@ def test_configured_sandbox_shows_the_webhook_to_enter_and_never_the_secrets(cli
     assert re.findall(r"<code>([^<]+)</code>", events) == list(PROVIDERS["stripe"].webhook_events)
     assert set(STRIPE_EVENTS) <= set(PROVIDERS["stripe"].webhook_events)
     assert " disabled" not in checkbox(page, "stripe")
-    assert SECRET_KEY not in page and WEBHOOK_SECRET not in page and "sk_test" not in page
+    # the page says what a key looks like (sk_test_…), never the key itself
+    assert SECRET_KEY not in page and WEBHOOK_SECRET not in page and not re.search(r"sk_test_\w", page)
     # the test provider keeps its note, and no setup block
     assert "Offered only in test mode." in page and 'id="status-test"' not in page
 
@@ -104,18 +123,18 @@ def test_live_key_shows_live(client, staff, store, configured):
     page = html(client.get(PAYMENT))
     status = re.search(r'<p class="method__status" id="status-stripe">(.*?)</p>', page, re.S).group(1)
     assert "Live" in status and "Sandbox" not in status
-    assert "sk_live" not in page
+    assert not re.search(r"sk_live_\w", page)
 
 
-def test_the_stand_in_api_is_explained_and_shown_when_set(client, staff, store, configured):
+def test_the_stand_in_api_is_shown_only_when_set(client, staff, store, configured):
+    stand_in = "The shop talks to a stand-in of the provider's API at <code>{}</code>, not to the provider"
     page = html(client.get(PAYMENT))
-    assert "<code>STRIPE_API_BASE</code> points the shop at a local stand-in of the provider's API" in page
-    assert "API: <code>" not in page
+    assert "stand-in" not in block(page, "stripe") and "README" not in page
     configured.STRIPE_API_BASE = "http://127.0.0.1:12111"
-    assert "API: <code>http://127.0.0.1:12111</code>" in html(client.get(PAYMENT))
+    assert stand_in.format("http://127.0.0.1:12111") in block(html(client.get(PAYMENT)), "stripe")
     configured.STRIPE_API_BASE = "http://user:hunter2@127.0.0.1:12111"
     page = html(client.get(PAYMENT))
-    assert "API: <code>http://127.0.0.1:12111</code>" in page and "hunter2" not in page
+    assert stand_in.format("http://127.0.0.1:12111") in page and "hunter2" not in page
 
 
 def test_enabling_unconfigured_stripe_is_refused_and_nothing_is_saved(client, staff, store, unconfigured):
@@ -151,7 +170,8 @@ def test_enabled_stripe_whose_variables_were_removed_is_not_offered_and_can_be_s
     configured.STRIPE_WEBHOOK_SECRET = ""
     page = html(client.get(PAYMENT))
     assert "Enabled, but not offered to shoppers until it is configured." in page
-    assert "Not configured: set <code>STRIPE_WEBHOOK_SECRET</code>" in page
+    assert 'Not configured: set up <a href="#provider-stripe">Stripe</a> above.' in page
+    assert value_state(page, "stripe", "STRIPE_WEBHOOK_SECRET") == "Missing"
     tag = checkbox(page, "stripe")
     assert " checked" in tag and " disabled" not in tag  # still enabled, and the merchant can untick it
     assert "stripe" not in [p.code for p in available_methods(Store.load(), pickup=False)]
@@ -173,7 +193,8 @@ def test_payment_settings_page_in_the_browser(page, live_server, store, configur
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(live_server.url + PAYMENT)
     expect(page.get_by_role("heading", name="Payment settings")).to_be_visible()
-    webhook = page.locator("#method-stripe").get_by_label("Webhook URL")
+    page.locator("#provider-stripe summary").click()
+    webhook = page.locator("#provider-stripe").get_by_label("Webhook URL")
     expect(webhook).to_have_value(f"{SITE_URL}/webhooks/stripe/")
     expect(webhook).not_to_be_editable()
     expect(page.get_by_role("checkbox", name="Card or TWINT")).to_be_enabled()
@@ -189,7 +210,7 @@ def test_payment_settings_page_in_the_browser(page, live_server, store, configur
     configured.STRIPE_WEBHOOK_SECRET = ""
     page.reload()
     row = page.locator("#method-stripe")
-    expect(row).to_contain_text("Not configured: set STRIPE_WEBHOOK_SECRET in the shop's environment.")
+    expect(row).to_contain_text("Not configured: set up Stripe above.")
     expect(row).to_contain_text("Enabled, but not offered to shoppers until it is configured.")
     expect(page.get_by_role("checkbox", name="Card or TWINT")).to_be_checked()
     row.screenshot(path=artifacts / "backoffice-payment-provider-unconfigured.png")
@@ -210,23 +231,29 @@ def all_configured(configured):
 
 def test_datatrans_s_three_methods_are_set_up_once_and_paypal_shows_its_events(client, staff, store, all_configured):
     page = html(client.get(PAYMENT))
-    card = re.search(r'<tr id="method-datatrans_card".*?</tr>', page, re.S).group(0)
-    assert f'value="{SITE_URL}/webhooks/datatrans/" readonly' in card
-    assert "The shop sends this URL with every payment." in card and "ask Datatrans for a free test account" in card
-    for code in ("datatrans_twint", "datatrans_postfinance"):
+    datatrans = block(page, "datatrans")
+    assert f'value="{SITE_URL}/webhooks/datatrans/" readonly' in datatrans
+    assert "The shop sends this URL with every payment" in datatrans and "use the sandbox account" in datatrans
+    assert page.count('id="provider-datatrans"') == 1 and page.count("/webhooks/datatrans/") == 1
+    assert "Enabled: Card, TWINT, PostFinance" not in datatrans  # none of them ticked yet
+    for code in ("datatrans_card", "datatrans_twint", "datatrans_postfinance"):
         row = re.search(rf'<tr id="method-{code}".*?</tr>', page, re.S).group(0)
-        assert "Same account and webhook as Card above." in row and "Configured" in row
-        assert "webhook-" not in row and " disabled" not in checkbox(page, code)
-    paypal = re.search(r'<tr id="method-paypal".*?</tr>', page, re.S).group(0)
+        assert "Configured" in row and "Sandbox" in row
+        assert "webhook" not in row.lower() and " disabled" not in checkbox(page, code)
+    paypal = block(page, "paypal")
     assert f'value="{SITE_URL}/webhooks/paypal/" readonly' in paypal and "(PayPal)" not in paypal
     assert re.findall(r"<li><code>([^<]+)</code>", paypal) == list(PROVIDERS["paypal"].webhook_events)
     assert "dt-password-not-shown" not in page and "pp-secret-not-shown" not in page and "6a6a6a" not in page
 
 
-def test_unconfigured_datatrans_names_its_variables_once_per_method(client, staff, store, unconfigured):
+def test_unconfigured_datatrans_names_its_variables_once(client, staff, store, unconfigured):
     unconfigured.DATATRANS_MERCHANT_ID = unconfigured.DATATRANS_PASSWORD = unconfigured.DATATRANS_HMAC_KEY = ""
     page = html(client.get(PAYMENT))
     assert page.count("<code>DATATRANS_MERCHANT_ID</code>") == 1
+    assert value_state(page, "datatrans", "DATATRANS_MERCHANT_ID") == "Missing"
+    for code in ("datatrans_card", "datatrans_twint", "datatrans_postfinance"):
+        row = re.search(rf'<tr id="method-{code}".*?</tr>', page, re.S).group(0)
+        assert 'Not configured: set up <a href="#provider-datatrans">Datatrans</a> above.' in row
     assert " disabled" in checkbox(page, "datatrans_twint")
     data = payment_data()
     response = client.post(PAYMENT, {**data, "enabled": [*data["enabled"], "datatrans_twint"]})
@@ -261,7 +288,7 @@ def test_payment_settings_with_every_provider_in_the_browser(page, live_server, 
     log_in(page, live_server)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(live_server.url + PAYMENT)
-    expect(page.locator("#status-datatrans_twint")).to_contain_text("Same account and webhook as Card above.")
+    expect(page.locator("#status-datatrans_twint")).to_contain_text("Configured")
     page.get_by_label("When the shop has recorded the payment: an order cancelled meanwhile is never charged").check()
     page.get_by_role("checkbox", name="TWINT (Datatrans)").check()
     page.screenshot(path=artifacts / "backoffice-payment-all-providers.png", full_page=True)

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 
 class WebhookError(Exception):
@@ -115,6 +116,18 @@ class ProviderRefund:
 
 
 @dataclass(frozen=True)
+class ConnectionCheck:
+    """What ``Provider.check_connection`` found, in plain words for the merchant: ``ok`` when the provider took the
+    configured keys, the ``mode`` they are for ("sandbox" or "live"), what is wrong (``problem``) and what else is
+    worth knowing (``note``: a value the provider does not check in that call, but that will not work)."""
+
+    ok: bool
+    mode: str = ""
+    problem: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Redirect:
     """Where to send the shopper to pay, and what the provider calls this attempt."""
 
@@ -137,9 +150,9 @@ class Provider:
     test_only: bool = False
     # The provider's event names to subscribe the webhook to (shown in Settings → Payment).
     webhook_events: tuple[str, ...] = ()
-    # How to try it against the provider's sandbox (Settings → Payment, until the keys are live ones).
+    # How to try it against the provider's sandbox (Settings → Payment, in the provider's block).
     sandbox_help: str = ""
-    # What to do with the webhook URL, when it is not "add it in the dashboard with these events".
+    # Said of the webhook URL before ``webhook_help`` (Datatrans: the shop sends it with every payment).
     webhook_note: str = ""
     # Several methods of one provider (Datatrans: card, TWINT, PostFinance) share one webhook URL and its events:
     # /webhooks/<webhook_code>/, stored as WebhookEvent.provider = webhook_code. By default the method's own code.
@@ -147,6 +160,19 @@ class Provider:
     # Ask the provider about the attempt when the shopper comes back from its page, and take the money there and
     # then (PayPal: capture on return), rather than waiting for the webhook.
     check_on_return: bool = False
+    # Settings → Payment, the path to live (each in the merchant's words): what to create at the provider, where to
+    # add the webhook URL, where each value of ``required_settings`` comes from (setting, where to find it), the
+    # setting that says sandbox or live when the keys do not, the steps from the sandbox to live payments, and the
+    # provider's dashboard.
+    setup_intro: str = ""
+    webhook_help: str = ""
+    setting_help: tuple[tuple[str, str], ...] = ()
+    mode_setting: str = ""
+    live_steps: tuple[str, ...] = ()
+    dashboard_home: str = ""
+    # What a shopper pays with through this method ("card", "twint"…): two methods offered at once that take the same
+    # thing show the shopper two choices for it (Settings → Payment warns).
+    offers: tuple[str, ...] = ()
 
     def is_available(self, store, *, pickup: bool) -> bool:
         return True
@@ -171,6 +197,11 @@ class Provider:
     def mode(self) -> str:
         """ "sandbox" or "live" for an online provider (what its keys are for); "" for offline methods."""
         return ""
+
+    def check_connection(self) -> ConnectionCheck:
+        """Ask the provider, with the configured keys, whether it takes them: one cheap authenticated read, within
+        the provider calls' time budget, under no database lock (Settings → Payment's "Check the connection")."""
+        return ConnectionCheck(False, problem=str(_("There is no account to check for this method.")))
 
     def webhook_url(self) -> str:
         """The exact URL to paste into the provider's dashboard."""

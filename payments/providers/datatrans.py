@@ -27,6 +27,7 @@ from django.views.decorators.debug import sensitive_variables
 from shop.backoffice.models import Store
 
 from .base import (
+    ConnectionCheck,
     EventKind,
     PaymentState,
     Provider,
@@ -47,11 +48,11 @@ class Unreachable(ProviderError):
 
 
 class Refused(ProviderError):
-    """Datatrans answered the call with an error (4xx): ``code`` is its error code."""
+    """Datatrans answered the call with an error (4xx): ``code`` is its error code, ``status`` the HTTP status."""
 
-    def __init__(self, message: str, code: str = ""):
+    def __init__(self, message: str, code: str = "", status: int = 0):
         super().__init__(message)
-        self.code = code
+        self.code, self.status = code, status
 
 
 HEADER = "Datatrans-Signature"
@@ -70,6 +71,9 @@ WEBHOOK_WINDOW = dt.timedelta(days=3)
 # How far ahead of our clock a timestamp may be (clocks drift).
 FUTURE_SKEW = dt.timedelta(minutes=5)
 REFNO_MAX = 20  # init: refno, 1 to 20 characters
+# The connection check asks for the status of this transaction: 18 digits, as the status API takes them ("status
+# transactionId length must be 18 digits"), and no real one (Datatrans's start with the date, yymmdd).
+CHECK_TRANSACTION_ID = "999999999999999999"
 LANGUAGES = ("de", "en", "fr", "it")
 PAYMENT_KINDS = {
     "initialized": EventKind.PENDING,
@@ -185,17 +189,61 @@ class DatatransProvider(Provider):
     # URL (set in its admin tool, and sent with each init).
     webhook_events = ()
     webhook_note = gettext_lazy(
-        "The shop sends this URL with every payment. In Datatrans's dashboard, switch on the signing of webhooks "
-        "(HMAC-SHA256) for your merchant id and copy its key into DATATRANS_HMAC_KEY."
+        "The shop sends this URL with every payment: there is nothing to add for it in Datatrans's dashboard."
     )
+    setup_intro = gettext_lazy(
+        "Ask Datatrans (datatrans.ch) for a merchant account: you get a sandbox account to try it at once, and a "
+        "live one with your contract. Card, TWINT and PostFinance are the same account: set it up once, then offer "
+        "the methods Datatrans has activated for you."
+    )
+    # Datatrans's API reference (openapi.json of datatrans/openapi-java-sdk-generator), "Authentication": the password
+    # is under UPP Administration > Security; "Webhook signing": the HMAC key, once "Important parameters will be
+    # digitally signed (HMAC-SHA256) and sent with payment messages" is chosen there.
+    webhook_help = gettext_lazy(
+        "In Datatrans's dashboard, under UPP Administration → Security, choose that important parameters are "
+        "digitally signed (HMAC-SHA256) and sent with payment messages: Datatrans then shows the HMAC key."
+    )
+    setting_help = (
+        (
+            "DATATRANS_MERCHANT_ID",
+            gettext_lazy("Your merchant id, shown in Datatrans's dashboard (sandbox ids start with 1100)."),
+        ),
+        (
+            "DATATRANS_PASSWORD",
+            gettext_lazy("The server-to-server password, under UPP Administration → Security."),
+        ),
+        (
+            "DATATRANS_HMAC_KEY",
+            gettext_lazy("The HMAC key shown there once signing is on (digits 0–9 and letters a–f)."),
+        ),
+    )
+    mode_setting = "DATATRANS_MODE"
     sandbox_help = gettext_lazy(
-        "To try it: ask Datatrans for a free test account (sandbox). Its dashboard gives the merchant id, the "
-        "API password (DATATRANS_PASSWORD) and the webhook signing key. On the sandbox's payment page, pay with "
-        "Datatrans's test cards, or the TWINT and PostFinance test flows; no real money moves."
+        "To try it, use the sandbox account and pay on the sandbox's payment page with Datatrans's test cards, or "
+        "the TWINT and PostFinance test flows: no real money moves."
+    )
+    # docs.datatrans.ch (FAQ): merchant ids issued for testing (11000…) are only accepted by the sandbox.
+    live_steps = (
+        gettext_lazy(
+            "Your live account has its own merchant id, password and HMAC key: switch on the signing in its "
+            "dashboard too, as above."
+        ),
+        gettext_lazy(
+            "Have DATATRANS_MODE set to live, and DATATRANS_MERCHANT_ID, DATATRANS_PASSWORD and DATATRANS_HMAC_KEY "
+            "replaced with the live account's values (a sandbox merchant id only works in the sandbox). This page "
+            "then shows Live."
+        ),
+        gettext_lazy(
+            "Ask Datatrans to activate each method you offer (cards, TWINT, PostFinance) on the live account."
+        ),
     )
 
     def __init__(self, code: str, name, description, methods: tuple[str, ...]):
         self.code, self.name, self.description, self.methods = code, name, description, methods
+
+    @property
+    def offers(self) -> tuple[str, ...]:
+        return {"datatrans_card": ("card",), "datatrans_twint": ("twint",)}.get(self.code, (self.code,))
 
     def is_available(self, store, *, pickup: bool) -> bool:
         return self.is_configured()
@@ -211,6 +259,10 @@ class DatatransProvider(Provider):
 
     def mode(self) -> str:
         return "live" if settings.DATATRANS_MODE == "live" else "sandbox"
+
+    @property
+    def dashboard_home(self) -> str:
+        return "https://admin.datatrans.com/" if self.mode() == "live" else "https://admin.sandbox.datatrans.com/"
 
     def api_base(self) -> str:
         return settings.DATATRANS_API_BASE or HOSTS[self.mode()][0]
@@ -252,12 +304,48 @@ class DatatransProvider(Provider):
             logger.warning("Datatrans refused %s: %s %s", what, code, message)
             if for_shopper:
                 raise Refused(
-                    _("The payment could not be started. Please try again, or choose another payment method."), code
+                    _("The payment could not be started. Please try again, or choose another payment method."),
+                    code,
+                    response.status_code,
                 )
-            raise Refused(_("Datatrans refused it: %(message)s") % {"message": message}, code)
+            raise Refused(_("Datatrans refused it: %(message)s") % {"message": message}, code, response.status_code)
         if not isinstance(answer, dict):
             raise ProviderError(_("Datatrans sent an answer the shop does not understand."))
         return answer
+
+    def check_connection(self) -> ConnectionCheck:
+        """The status of a transaction that does not exist (``CHECK_TRANSACTION_ID``). Datatrans's API reference
+        (api-reference.datatrans.ch; its openapi.json in datatrans/openapi-java-sdk-generator): every call is
+        authenticated by HTTP basic auth with the merchant id and password ("Authentication"), so 401 means it
+        refused them; once past that, an unknown transaction is Datatrans's own error (TRANSACTION_NOT_FOUND,
+        "transactionId not found"; a malformed id is INVALID_PROPERTY), which means it took them."""
+        if not self.is_configured():
+            return ConnectionCheck(False, problem=_("Not configured yet: there is nothing to check."))
+        mode, note = self.mode(), ""
+        try:
+            bytes.fromhex(settings.DATATRANS_HMAC_KEY)
+        except ValueError:
+            note = _(
+                "DATATRANS_HMAC_KEY is not the key Datatrans shows (digits 0–9 and letters a–f): its webhooks would "
+                "be refused."
+            )
+        try:
+            self._call("the connection check", "GET", f"/v1/transactions/{CHECK_TRANSACTION_ID}")
+        except Refused as error:
+            if error.status in (401, 403):
+                problem = _(
+                    "Datatrans refused the merchant id or password: check DATATRANS_MERCHANT_ID and "
+                    "DATATRANS_PASSWORD, and that DATATRANS_MODE is this account's (sandbox or live)."
+                )
+                return ConnectionCheck(False, mode, problem, note)
+            if not error.code:  # not one of Datatrans's error answers: another server at that address
+                problem = _(
+                    "The address the shop uses for Datatrans answered, but not as Datatrans does (HTTP %(status)s)."
+                ) % {"status": error.status}
+                return ConnectionCheck(False, mode, problem, note)
+        except ProviderError as error:
+            return ConnectionCheck(False, mode, str(error), note)
+        return ConnectionCheck(True, mode, note=note)
 
     def transaction(self, transaction_id: str, *, for_shopper=False) -> dict:
         return self._call(

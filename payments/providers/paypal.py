@@ -61,6 +61,7 @@ from shop.backoffice.models import Store
 from shop.money import to_minor
 
 from .base import (
+    ConnectionCheck,
     EventKind,
     PaymentState,
     Provider,
@@ -85,6 +86,8 @@ ORDER_LIFETIME = dt.timedelta(hours=3)
 TRANSMISSION_WINDOW = dt.timedelta(days=3)
 FUTURE_SKEW = dt.timedelta(minutes=5)
 CERT_CACHE_SECONDS = 24 * 3600
+# The connection check asks for this order, which does not exist (PayPal's order ids are 17 capital letters and digits).
+CHECK_ORDER_ID = "0SHOPCHECK0000000"
 LOCALES = {"de": "de-CH", "fr": "fr-CH", "en": "en-CH", "it": "it-CH"}
 MONEY = re.compile(r"\d{1,10}(\.\d{1,2})?")
 ORDER_OPEN = ("CREATED", "SAVED", "PAYER_ACTION_REQUIRED")
@@ -239,11 +242,34 @@ class PayPalProvider(Provider):
     is_online = True
     check_on_return = True
     required_settings = ("PAYPAL_CLIENT_ID", "PAYPAL_CLIENT_SECRET", "PAYPAL_WEBHOOK_ID")
-    sandbox_help = gettext_lazy(
-        "To try it: on developer.paypal.com create an app under Apps & Credentials (sandbox), copy its client id "
-        "and secret into PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET, add the webhook URL below to the app with these "
-        "events and copy the webhook's id into PAYPAL_WEBHOOK_ID. Pay with the sandbox's personal test account."
+    offers = ("paypal",)
+    setup_intro = gettext_lazy(
+        "Create a PayPal business account, then an app for the shop on developer.paypal.com, under Apps & "
+        "Credentials: the app holds the keys the shop uses."
     )
+    webhook_help = gettext_lazy("In the app's settings, under Webhooks, add a webhook with this URL and these events:")
+    setting_help = (
+        ("PAYPAL_CLIENT_ID", gettext_lazy("The app's client id, under Apps & Credentials.")),
+        ("PAYPAL_CLIENT_SECRET", gettext_lazy("The app's secret, next to its client id.")),
+        ("PAYPAL_WEBHOOK_ID", gettext_lazy("The id PayPal gives the webhook above, in the app's list of webhooks.")),
+    )
+    mode_setting = "PAYPAL_MODE"
+    sandbox_help = gettext_lazy(
+        "To try it, create the app under Sandbox and pay with one of the sandbox's personal test accounts "
+        "(Testing Tools → Sandbox Accounts): no real money moves."
+    )
+    live_steps = (
+        gettext_lazy(
+            "On developer.paypal.com, switch from Sandbox to Live and create the app there too: a live app has its "
+            "own client id and secret."
+        ),
+        gettext_lazy("Add the webhook URL above to the live app, with the same events, and note its webhook id."),
+        gettext_lazy(
+            "Have PAYPAL_MODE set to live, and PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET and PAYPAL_WEBHOOK_ID replaced "
+            "with the live app's values. This page then shows Live."
+        ),
+    )
+    dashboard_home = "https://developer.paypal.com/dashboard/applications"
     # The events to send to /webhooks/paypal/ (PayPal's developer dashboard: Apps & Credentials → the app →
     # Webhooks → Add webhook); its webhook id goes into PAYPAL_WEBHOOK_ID.
     webhook_events = (
@@ -301,6 +327,25 @@ class PayPalProvider(Provider):
             logger.warning("PayPal could not be reached (%s): %s", what, type(error).__name__)
             raise PayPalError(_("PayPal could not be reached. Please try again in a moment.")) from error
         return _json(getattr(response, "text", ""))
+
+    def check_connection(self) -> ConnectionCheck:
+        """An OAuth token for the app's client id and secret, then the details of an order that does not exist:
+        PayPal answers 401 for credentials it does not take and 404 ("The specified resource does not exist") once
+        it took them (Orders v2, ``orders.get``: paypal/paypal-rest-api-specifications, checkout_orders_v2.json)."""
+        if not self.is_configured():
+            return ConnectionCheck(False, problem=_("Not configured yet: there is nothing to check."))
+        try:
+            self._get_order(CHECK_ORDER_ID)
+        except PayPalError as error:
+            if error.status in (401, 403):
+                problem = _(
+                    "PayPal refused the app's client id or secret: check PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET, "
+                    "and that PAYPAL_MODE is the app's (sandbox or live)."
+                )
+                return ConnectionCheck(False, self.mode(), problem)
+            if error.status != 404:
+                return ConnectionCheck(False, self.mode(), str(error))
+        return ConnectionCheck(True, self.mode())
 
     # Shopper side -----------------------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from django.views.decorators.debug import sensitive_variables
 from shop.money import to_minor
 
 from .base import (
+    ConnectionCheck,
     EventKind,
     PaymentState,
     Provider,
@@ -85,11 +86,45 @@ class StripeProvider(Provider):
     description = gettext_lazy("Pay by card (Visa, Mastercard, American Express) or TWINT on Stripe's secure page.")
     is_online = True
     required_settings = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
-    sandbox_help = gettext_lazy(
-        "To try it: in Stripe's dashboard switch to test mode, copy the test secret key into STRIPE_SECRET_KEY, "
-        "add the webhook URL below and copy its signing secret into STRIPE_WEBHOOK_SECRET. Pay with the test card "
-        "4242 4242 4242 4242, any future date, any CVC."
+    offers = ("card", "twint")
+    setup_intro = gettext_lazy(
+        "Create an account at stripe.com. Shoppers pay on Stripe's page, and Stripe tells the shop of each payment "
+        "through a webhook."
     )
+    webhook_help = gettext_lazy(
+        "In Stripe's dashboard, under Developers → Webhooks, add an endpoint with this URL and these events:"
+    )
+    setting_help = (
+        (
+            "STRIPE_SECRET_KEY",
+            gettext_lazy(
+                "The secret key, under Developers → API keys: it starts with sk_test_ in the sandbox and with "
+                "sk_live_ for real payments."
+            ),
+        ),
+        (
+            "STRIPE_WEBHOOK_SECRET",
+            gettext_lazy("The signing secret of the webhook endpoint above (whsec_…), shown on the endpoint's page."),
+        ),
+    )
+    sandbox_help = gettext_lazy(
+        "To try it, use the keys of Stripe's sandbox (test mode) and pay with the test card 4242 4242 4242 4242, any "
+        "future date and any CVC: no real money moves."
+    )
+    # Stripe's go-live checklist (docs.stripe.com/get-started/checklist/go-live): "switching between them is mostly a
+    # matter of swapping your API keys"; a live webhook endpoint is another endpoint, with its own signing secret.
+    live_steps = (
+        gettext_lazy("Activate your Stripe account for payments: Stripe asks for your business and bank details."),
+        gettext_lazy(
+            "Leave the sandbox (test mode) in Stripe's dashboard and add the webhook URL above once more, with the "
+            "same events: live payments have their own endpoint and signing secret."
+        ),
+        gettext_lazy(
+            "Have STRIPE_SECRET_KEY replaced with the live secret key (sk_live_…) and STRIPE_WEBHOOK_SECRET with the "
+            "live endpoint's signing secret. This page then shows Live."
+        ),
+    )
+    dashboard_home = "https://dashboard.stripe.com/"
     # The events to send to /webhooks/stripe/ (Stripe's dashboard: Developers → Webhooks → Add endpoint).
     webhook_events = (
         "checkout.session.completed",
@@ -132,6 +167,34 @@ class StripeProvider(Provider):
                     _("The payment could not be started. Please try again, or choose another payment method.")
                 ) from error
             raise ProviderError(error.user_message or str(error)) from error
+
+    def check_connection(self) -> ConnectionCheck:
+        """One authenticated read: the latest Checkout Session, the object the shop works with (a restricted key
+        without that permission is refused too). Stripe answers a key it does not take with 401
+        (``AuthenticationError``), a restricted key without the permission with 403 (``PermissionError``)."""
+        if not self.is_configured():
+            return ConnectionCheck(False, problem=_("Not configured yet: there is nothing to check."))
+        note = ""
+        if not settings.STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
+            note = _(
+                "STRIPE_WEBHOOK_SECRET does not look like a webhook signing secret (whsec_…): Stripe's webhooks "
+                "would be refused."
+            )
+        try:
+            self._call("the connection check", lambda: self.client().v1.checkout.sessions.list(params={"limit": 1}))
+        except ProviderError as error:
+            cause = error.__cause__
+            if isinstance(cause, stripe.AuthenticationError):
+                problem = _(
+                    "Stripe refused the secret key: check STRIPE_SECRET_KEY (sk_test_… for the sandbox, sk_live_… "
+                    "for real payments)."
+                )
+            elif isinstance(cause, stripe.PermissionError):
+                problem = _("This key may not read Checkout Sessions: give the restricted key that permission.")
+            else:
+                problem = str(error)
+            return ConnectionCheck(False, self.mode(), problem, note)
+        return ConnectionCheck(True, self.mode(), note=note)
 
     # Shopper side -----------------------------------------------------------------------------------------------
 

@@ -51,6 +51,10 @@ class TestProvider(Provider):
     description = gettext_lazy("Test mode only: simulate a successful, declined or pending online payment.")
     is_online = True
     test_only = True
+    setup_intro = gettext_lazy(
+        "Needs no account and no keys. Shoppers see it only while test mode is on, and every order placed then is a "
+        "test order: on the shop's own test page, you pay, decline or leave the payment pending."
+    )
 
     def is_available(self, store, *, pickup: bool) -> bool:
         return store.test_mode

@@ -3,13 +3,9 @@ how to put it right; the views hand ``cleaned_data`` to ``services.py``. Nothing
 
 import re
 from decimal import Decimal
-from urllib.parse import urlsplit
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import mark_safe
 from django.utils.text import get_text_list
 from django.utils.translation import gettext_lazy as _
 
@@ -339,17 +335,8 @@ class PaymentSettingsForm(forms.Form):
             enabled = self.initial.get("enabled", [])
         last = len(self.order_of_codes) - 1
         rows = []
-        first_of_account: dict[str, str] = {}  # Datatrans's methods share one account: set up on the first row
         for i, code in enumerate(self.order_of_codes):
             provider, locked = PROVIDERS[code], not self.can_enable(code)
-            setup = None
-            if self.needs_setup(provider):
-                shared = first_of_account.setdefault(provider.webhook_provider, code)
-                setup = (
-                    self.setup(provider)
-                    if shared == code
-                    else {"shared_with": PROVIDERS[shared].name, "configured": provider.is_configured()}
-                )
             rows.append(
                 {
                     "code": code,
@@ -359,36 +346,22 @@ class PaymentSettingsForm(forms.Form):
                     "locked": locked,
                     "first": i == 0,
                     "last": i == last,
-                    "setup": setup,
+                    "setup": self.setup(provider) if self.needs_setup(provider) else None,
                 }
             )
         return rows
 
     @staticmethod
     def setup(provider) -> dict:
-        """What the merchant needs to know to connect an online provider: configured or which variables are missing,
-        sandbox or live, the webhook URL and events to enter in the provider's dashboard, and the stand-in of its API
-        when one is set. The secrets themselves are never read out here (only whether they are set)."""
-        missing = provider.missing_settings()
-        api_base_setting = f"{provider.webhook_provider.upper()}_API_BASE"
-        api_base = (getattr(settings, api_base_setting, "") or "").strip()
-        if api_base:  # an address, not a secret: but never show credentials someone put into it
-            parts = urlsplit(api_base)
-            if parts.username or parts.password:
-                api_base = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+        """An online method's state in its row: configured or not, sandbox or live, and the provider's block on the
+        page (``account``), which says how to set it up. The secrets themselves are never read out here (only
+        whether they are set)."""
+        configured = provider.is_configured()
         return {
-            "configured": not missing,
-            "missing": missing,
-            "missing_html": mark_safe(  # every part is escaped: the names by format_html, the "and"
-                get_text_list([format_html("<code>{}</code>", name) for name in missing], conditional_escape(_("and")))
-            ),
-            "mode": provider.mode() if not missing else "",
-            "webhook_url": provider.webhook_url(),
-            "webhook_events": tuple(getattr(provider, "webhook_events", ())),
-            "api_base_setting": api_base_setting if hasattr(settings, api_base_setting) else "",
-            "sandbox_help": provider.sandbox_help,
-            "webhook_note": provider.webhook_note,
-            "api_base": api_base,
+            "configured": configured,
+            "mode": provider.mode() if configured else "",
+            "brand": provider.brand or provider.name,
+            "account": provider.webhook_provider,
         }
 
     def bank_data(self) -> dict:

@@ -10,6 +10,7 @@ urlpatterns: list = [
     path("", views.index, name="settings"),
     path("general/", views.general, name="settings_general"),
     path("payment/", views.payment, name="settings_payment"),
+    path("payment/check/<str:account>/", views.payment_check, name="settings_payment_check"),
     path("shipping/", views.shipping, name="settings_shipping"),
     path("shipping/new/", views.shipping_edit, name="settings_shipping_add"),
     path("shipping/<int:pk>/", views.shipping_edit, name="settings_shipping_edit"),

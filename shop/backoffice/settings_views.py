@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from payments.models import PaymentMethod
 from shop.checkout.models import ShippingMethod
 
-from . import services
+from . import payment_setup, services
 from .forms import PaymentSettingsForm, ShippingMethodForm, ShippingRemoveForm, StoreGeneralForm
 from .models import Store
 from .views import staff_required
@@ -62,13 +62,49 @@ def payment(request):
             return redirect(reverse("backoffice:settings_payment") + anchor)
         messages.error(request, CHECK_FIELDS)
     else:
-        initial = {name: getattr(store, name) for name in PaymentSettingsForm.BANK_FIELDS}
-        initial["datatrans_auto_settle"] = "1" if store.datatrans_auto_settle else "0"
-        initial["enabled"] = enabled_before
-        form = PaymentSettingsForm(
-            initial=initial, order_of_codes=services.ordered_payment_codes(), enabled_before=enabled_before
+        form = saved_payment_form(store, enabled_before)
+    return payment_page(request, form, store)
+
+
+def saved_payment_form(store, enabled_before) -> PaymentSettingsForm:
+    """Settings → Payment as saved."""
+    initial = {name: getattr(store, name) for name in PaymentSettingsForm.BANK_FIELDS}
+    initial["datatrans_auto_settle"] = "1" if store.datatrans_auto_settle else "0"
+    initial["enabled"] = enabled_before
+    return PaymentSettingsForm(
+        initial=initial, order_of_codes=services.ordered_payment_codes(), enabled_before=enabled_before
+    )
+
+
+def payment_page(request, form, store, checks=None):
+    """The page: the providers' blocks (``checks``: the connection checks just made, shown in their open blocks),
+    the methods with their order, the warning when two of them take the same thing, the bank and invoice details."""
+    rows = form.rows()
+    context = {
+        "form": form,
+        "store": store,
+        "rows": rows,
+        "accounts": payment_setup.accounts(rows, store, checks),
+        "overlaps": payment_setup.overlaps(rows),
+    }
+    return render(request, "backoffice/settings/payment.html", context)
+
+
+@staff_required
+@require_POST
+def payment_check(request, account):
+    """ "Check the connection": ask the provider whether it takes the configured keys (no database lock is held: the
+    view writes nothing). With htmx, the outcome replaces its small area of the page; without JavaScript, the page
+    again with the outcome in the provider's open block."""
+    result = payment_setup.check(account)
+    if result is None:
+        raise Http404
+    if request.htmx:
+        return render(
+            request, "backoffice/settings/includes/provider_check.html", {"account": {"key": account, "check": result}}
         )
-    return render(request, "backoffice/settings/payment.html", {"form": form, "store": store})
+    store = Store.load()
+    return payment_page(request, saved_payment_form(store, PaymentMethod.enabled_codes()), store, {account: result})
 
 
 @staff_required

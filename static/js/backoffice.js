@@ -68,9 +68,46 @@
     });
   }
 
+  /* Settings → Payment: a "Copy" button next to a read-only field (data-copy names the field) copies its text; the
+   * button is hidden without JavaScript, where the field's text is selected and copied by hand. */
+  function setupCopyButtons() {
+    document.querySelectorAll("button[data-copy]").forEach(function (button) {
+      var field = document.getElementById(button.getAttribute("data-copy"));
+      if (!field) return;
+      var label = button.textContent;
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        function done() {
+          button.textContent = button.getAttribute("data-copied") || label;
+          window.setTimeout(function () { button.textContent = label; }, 2000);
+        }
+        field.focus();
+        field.select();
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(field.value).then(done, function () {
+            if (document.execCommand("copy")) done();
+          });
+        } else if (document.execCommand("copy")) {
+          done();
+        }
+      });
+    });
+  }
+
+  /* A link to a collapsed block (<details>, "set up Stripe above") opens it. */
+  function openTarget() {
+    var id = window.location.hash.slice(1);
+    var target = id && document.getElementById(id);
+    var details = target && target.closest("details");
+    if (details) details.open = true;
+  }
+
   function start() {
     setupMenu();
     setupFrames();
+    setupCopyButtons();
+    openTarget();
+    window.addEventListener("hashchange", openTarget);
     setupRegions(document);
     /* htmx swaps rows into a table (new orders appear without a reload): its width may change. */
     document.body.addEventListener("htmx:afterSettle", function () {
