@@ -4,6 +4,7 @@ The stored event is applied after the commit by a Celery task (``payments.tasks.
 import hashlib
 import logging
 import math
+import re
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import translation
@@ -99,6 +100,7 @@ def _seen(provider, delivery: str, digest: str) -> bool:
     return stored is not None
 
 
+SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_AMOUNT_MINOR = 10**11  # CHF 1,000,000,000.–, far beyond any order, well inside the column
 
 
@@ -112,8 +114,8 @@ def _details(event) -> dict:
 def _problem(event) -> str:
     """Why a verified event can't be taken as it says (values no provider sends, or columns can't hold)."""
     texts = (event.event_id, event.type, event.provider_type, event.payment_reference, event.currency, event.message)
-    if any("\x00" in text for text in texts):
-        return "a value contains a NUL character"
+    if any("\x00" in text or SURROGATE.search(text) for text in texts):
+        return "a value contains a NUL character or a lone surrogate"
     if not event.event_id or len(event.event_id) > 200:
         return "the event id is empty or too long"
     if len(event.provider_type or event.type) > 100 or len(event.payment_reference) > 120:
@@ -142,7 +144,9 @@ def _storable(event) -> dict:
 
 
 def _clean(text: str) -> str:
-    return text.replace("\x00", "\ufffd")
+    """Text any database stores: no NUL (PostgreSQL refuses it), no lone surrogate (it has no UTF-8 form; JSON's
+    ``"\\ud800"`` decodes to one)."""
+    return SURROGATE.sub("\ufffd", text.replace("\x00", "\ufffd"))
 
 
 def _json_safe(value):

@@ -123,8 +123,8 @@ def payload(evt: dict) -> bytes:
 
 @functools.cache
 def _authority(name: str, issuer: tuple | None = None) -> tuple:
-    """A test certificate authority (key, certificate), signed by ``issuer`` or by itself: once per process."""
-    now = dt.datetime.now(dt.UTC)
+    """A test certificate authority (key, certificate), signed by ``issuer`` or by itself: once per process, valid
+    for the whole century (tests stop the clock at other days than the one it was made on)."""
     key = _rsa_key()
     subject = x509.Name(
         [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Stand-in"), x509.NameAttribute(NameOID.COMMON_NAME, name)]
@@ -136,8 +136,8 @@ def _authority(name: str, issuer: tuple | None = None) -> tuple:
         .issuer_name(signer.subject if signer else subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=30))
-        .not_valid_after(now + dt.timedelta(days=3650))
+        .not_valid_before(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+        .not_valid_after(dt.datetime(2099, 12, 31, tzinfo=dt.UTC))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None if issuer is None else 0), critical=True)
         .add_extension(
             x509.KeyUsage(

@@ -244,3 +244,19 @@ def test_no_paypal_client_secret_on_the_error_page_of_pay_now(debug, monkeypatch
     page = technical_page("post", reverse("checkout:pay", kwargs={"token": order.token}))
     assert "_client_key" in page
     assert PAYPAL_SECRET not in page
+
+
+@pytest.mark.parametrize("provider", ["stripe", "datatrans", "test"])
+def test_a_lone_surrogate_in_a_signed_event_is_stored_as_rejected(client, provider):
+    """JSON's "\\ud800" decodes to a lone surrogate, which no database can store (it has no UTF-8 form)."""
+    body = (
+        b'{"id": "evt_\\ud800", "type": "checkout.session.completed", "transactionId": "\\udfff", "status": "settled",'
+        b' "data": {"object": {"id": "cs_\\ud800", "client_reference_id": "\\ud800"}, "payment_reference": "\\ud800",'
+        b' "amount": 100, "currency": "CHF", "message": "\\ud800"}, "type2": "\\ud800"}'
+    )
+    response = post(client, provider, body, **SIGNED[provider](body))
+    assert response.status_code == 200
+    assert WebhookEvent.objects.exists()
+    for event in WebhookEvent.objects.all():
+        assert event.status == WebhookEvent.Status.REJECTED
+        assert "surrogate" in event.error
