@@ -19,6 +19,7 @@ from orders.status import OPEN_FULFILMENT, PaymentStatus
 from shop.cart import recovery as cart_recovery
 from shop.cart import services as cart_services
 from shop.catalog.models import Product
+from shop.form_fields import StorableTextForm
 
 
 def is_staff(user) -> bool:
@@ -40,7 +41,7 @@ def staff_required(view):
     return wrapped
 
 
-class StaffAuthenticationForm(AuthenticationForm):
+class StaffAuthenticationForm(StorableTextForm, AuthenticationForm):
     def clean(self):
         # No user name is longer than the column holds: a longer one is cut before it is checked (and before the
         # failed attempt is recorded for the rate limit, whose column is no longer either).
