@@ -11,6 +11,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.db.models import Count, Q, Sum
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -39,6 +40,16 @@ def staff_required(view):
         return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
 
     return wrapped
+
+
+def posted_next(request) -> str:
+    """Where a back-office form post returns (its ``next``): a page of the back office, or "" for anything else —
+    another site, a scheme, a bare word (which ``redirect()`` would take for a view name and fail on). Read before
+    the action it follows, so that a bad value never answers an error after the action was done."""
+    target = str(request.POST.get("next", ""))
+    if target.startswith("/backoffice/") and url_has_allowed_host_and_scheme(target, allowed_hosts=None):
+        return target
+    return ""
 
 
 class StaffAuthenticationForm(StorableTextForm, AuthenticationForm):
