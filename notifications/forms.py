@@ -5,7 +5,7 @@ from django.core.validators import validate_email
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from shop.form_fields import single_line
+from shop.form_fields import Form, ModelForm, single_line
 
 from .kinds import KINDS, SWITCHABLE, Kind
 from .models import EmailSettings, OutgoingEmail
@@ -14,7 +14,7 @@ MAX_SECOND_REMINDER_HOURS = 168  # a week after the first reminder at the most
 SECOND_REMINDER_HOURS_ERROR = _("Enter a whole number of hours from 0 to 168 (0: no second reminder).")
 
 
-class EmailSettingsForm(forms.ModelForm):
+class EmailSettingsForm(ModelForm):
     """Settings → Email: the sender, the merchant's addresses, one switch per notification and the automatic
     abandoned-cart reminders."""
 
@@ -96,13 +96,13 @@ class EmailSettingsForm(forms.ModelForm):
         return [kind for kind in SWITCHABLE if not self.cleaned_data.get(f"send_{kind}")]
 
 
-class TestEmailForm(forms.Form):
+class TestEmailForm(Form):
     to = forms.EmailField(
         label=_("Send a test e-mail to"), required=False, help_text=_("Empty: your notification addresses.")
     )
 
 
-class EmailLogFilterForm(forms.Form):
+class EmailLogFilterForm(Form):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("All"))] + list(OutgoingEmail.Status.choices)
     )

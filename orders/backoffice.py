@@ -11,14 +11,13 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from payments import services as payments
 from payments.providers import PROVIDERS, available_methods
 from shop.backoffice.models import Store
-from shop.backoffice.views import staff_required
+from shop.backoffice.views import posted_next, staff_required
 from shop.cart.models import Cart
 from shop.catalog.models import Product
 from shop.money import format_chf
@@ -269,9 +268,7 @@ FULFILMENT_ACTIONS = {
 def order_action(request, number):
     order = get_object_or_404(Order, number=number)
     action = request.POST.get("action", "")
-    back = request.POST.get("next", "")
-    if not (back.startswith("/backoffice/") and url_has_allowed_host_and_scheme(back, allowed_hosts=None)):
-        back = ""
+    back = posted_next(request)
     try:
         message = _perform(request, order, action)
     except services.UnpaidShipment as error:
@@ -420,8 +417,9 @@ def order_create(request):
                 {"product": line.product.sku, "quantity": line.quantity}
                 for line in from_cart.lines.select_related("product")
             ]
-    form = ManualOrderForm(request.POST or None, payment_methods=methods, initial=initial)
-    lines = LineFormSet(request.POST or None, prefix="lines", initial=line_initial)
+    posted = request.POST if request.method == "POST" else None  # an empty post is bound too: it gets its errors
+    form = ManualOrderForm(posted, payment_methods=methods, initial=initial)
+    lines = LineFormSet(posted, prefix="lines", initial=line_initial)
     if request.method == "POST":
         if form.is_valid() and lines.is_valid():
             items = [
@@ -460,11 +458,18 @@ def order_create(request):
         else:
             messages.error(request, _("Please check the highlighted fields."))
         from_cart = form.cleaned_data.get("cart")
+        lines = _as_posted(lines, lambda: LineFormSet(prefix="lines"))
     return render(
         request,
         "backoffice/orders/create.html",
         {"form": form, "lines": lines, "products": _product_choices(), "from_cart": from_cart},
     )
+
+
+def _as_posted(formset, fresh):
+    """The formset to show again after a failed post: as posted, or ``fresh()`` when the post lacked the formset's
+    management fields (an empty or hand-made post), which would show no rows at all."""
+    return formset if formset.management_form.is_valid() else fresh()
 
 
 def _open_cart(value):
@@ -480,14 +485,12 @@ def order_edit(request, number):
     order = get_object_or_404(Order, number=number)
     current = list(order.lines.all())
     initial = {name: getattr(order, name) for name in services.EDITABLE_FIELDS}
-    form = OrderEditForm(request.POST or None, initial=initial)
-    lines = EditLineFormSet(
-        request.POST or None,
-        prefix="lines",
-        initial=[{"line": line.pk, "quantity": line.quantity, "unit_price": line.unit_price} for line in current],
-        line_ids=[line.pk for line in current],
-    )
-    new_lines = NewLineFormSet(request.POST or None, prefix="new")
+    posted = request.POST if request.method == "POST" else None  # an empty post is bound too: it gets its errors
+    form = OrderEditForm(posted, initial=initial)
+    line_initial = [{"line": line.pk, "quantity": line.quantity, "unit_price": line.unit_price} for line in current]
+    line_ids = [line.pk for line in current]
+    lines = EditLineFormSet(posted, prefix="lines", initial=line_initial, line_ids=line_ids)
+    new_lines = NewLineFormSet(posted, prefix="new")
     if request.method == "POST":
         if form.is_valid() and lines.is_valid() and new_lines.is_valid():
             changes = [
@@ -514,6 +517,8 @@ def order_edit(request, number):
             for error in lines.non_form_errors():
                 messages.error(request, error)
             messages.error(request, _("Please check the highlighted fields."))
+            lines = _as_posted(lines, lambda: EditLineFormSet(prefix="lines", initial=line_initial, line_ids=line_ids))
+            new_lines = _as_posted(new_lines, lambda: NewLineFormSet(prefix="new"))
     rows = list(zip(current, lines.forms, strict=False))
     context = {
         "order": order,

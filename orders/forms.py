@@ -10,7 +10,7 @@ from payments.providers import PROVIDERS
 from shop.cart.models import Cart
 from shop.catalog.models import Product
 from shop.checkout.models import ShippingMethod
-from shop.form_fields import FiniteDecimalField
+from shop.form_fields import FiniteDecimalField, Form
 
 from .models import COUNTRIES
 from .status import FulfilmentStatus, PaymentStatus
@@ -25,7 +25,7 @@ SORTS = {
 }
 
 
-class OrderFilterForm(forms.Form):
+class OrderFilterForm(Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
     payment_status = forms.ChoiceField(
         label=_("Payment status"), required=False, choices=[("", _("All"))] + PaymentStatus.choices
@@ -84,7 +84,7 @@ def payment_amount_field(label) -> FiniteDecimalField:
     )
 
 
-class RecordPaymentForm(forms.Form):
+class RecordPaymentForm(Form):
     amount = payment_amount_field(_("Amount received (CHF)"))
     paid_on = forms.DateField(label=_("Date received"), widget=forms.DateInput(attrs={"type": "date"}))
     note = forms.CharField(label=_("Note (optional)"), required=False, max_length=500)
@@ -96,7 +96,7 @@ class RecordPaymentForm(forms.Form):
         return paid_on
 
 
-class RefundForm(forms.Form):
+class RefundForm(Form):
     amount = payment_amount_field(_("Amount to refund (CHF)"))
     restock = forms.BooleanField(
         label=_("Restock items"),
@@ -108,7 +108,7 @@ class RefundForm(forms.Form):
     note = forms.CharField(label=_("Note (optional)"), required=False, max_length=500)
 
 
-class TrackingForm(forms.Form):
+class TrackingForm(Form):
     tracking_number = forms.CharField(label=_("Tracking number"), max_length=64)
     carrier = forms.ChoiceField(label=_("Carrier"), choices=Carrier.choices, initial=Carrier.SWISS_POST)
 
@@ -119,11 +119,11 @@ class TrackingForm(forms.Form):
         return number
 
 
-class NoteForm(forms.Form):
+class NoteForm(Form):
     text = forms.CharField(label=_("Staff note"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class ConfirmForm(forms.Form):
+class ConfirmForm(Form):
     confirm = forms.BooleanField(
         label=_("Yes, I am sure"), error_messages={"required": _("Please tick the box to confirm.")}
     )
@@ -154,7 +154,7 @@ class SkuField(forms.CharField):
         return product
 
 
-class LineForm(forms.Form):
+class LineForm(Form):
     product = SkuField(
         label=_("SKU"), required=False, max_length=64, widget=forms.TextInput(attrs={"list": "product-skus"})
     )
@@ -176,7 +176,7 @@ CART_GONE = _(
 )
 
 
-class ManualOrderForm(forms.Form):
+class ManualOrderForm(Form):
     email = forms.EmailField(label=_("Customer e-mail"))
     phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
     language = forms.ChoiceField(
@@ -235,7 +235,7 @@ class ManualOrderForm(forms.Form):
 ADDRESS_LABEL = _("%(address)s: %(field)s")
 
 
-class OrderEditForm(forms.Form):
+class OrderEditForm(Form):
     email = forms.EmailField(label=_("E-mail"))
     phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
     shipping_total = _money_field(_("Shipping cost"))
@@ -276,7 +276,7 @@ class OrderEditForm(forms.Form):
             )
 
 
-class EditLineForm(forms.Form):
+class EditLineForm(Form):
     line = forms.IntegerField(widget=forms.HiddenInput)
     quantity = forms.IntegerField(label=_("Quantity"), min_value=0, max_value=999, help_text=_("0 removes the line."))
     unit_price = _money_field(_("Unit price"))

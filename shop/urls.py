@@ -3,10 +3,9 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.i18n import set_language
-from django.views.static import serve
 
 from payments.views import webhook
-from shop.views import favicon, healthz
+from shop.views import favicon, healthz, media
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -17,7 +16,7 @@ urlpatterns = [
     path("webhooks/<slug:provider>/", webhook, name="webhook"),
 ]
 if settings.SERVE_MEDIA:
-    urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
+    urlpatterns += [re_path(r"^media/(?P<path>.*)$", media, name="media")]
 
 # The storefront carries the language in its URLs (/de/, /fr/, /en/); "/" redirects to the shopper's language.
 urlpatterns += i18n_patterns(

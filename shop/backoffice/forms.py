@@ -13,7 +13,7 @@ from orders.models import COUNTRIES
 from payments.providers import PROVIDERS
 from shop.checkout.forms import POSTCODE
 from shop.checkout.models import ShippingMethod
-from shop.form_fields import FiniteDecimalField, single_line
+from shop.form_fields import FiniteDecimalField, Form, ModelForm, single_line
 
 from .models import Store
 
@@ -119,7 +119,7 @@ class MoneyField(FiniteDecimalField):
 # --- Settings → General ---------------------------------------------------------------------------------------------
 
 
-class StoreGeneralForm(forms.ModelForm):
+class StoreGeneralForm(ModelForm):
     country = forms.ChoiceField(label=_("Country"), choices=COUNTRIES)
 
     class Meta:
@@ -206,7 +206,7 @@ class StoreGeneralForm(forms.ModelForm):
 # --- Settings → Payment ---------------------------------------------------------------------------------------------
 
 
-class PaymentSettingsForm(forms.Form):
+class PaymentSettingsForm(Form):
     """The methods offered (checkboxes ``enabled``), their order (hidden ``order`` inputs, one per row, changed by the
     up/down buttons ``move=<code>:up|down`` without JavaScript), the bank details and the invoice terms."""
 
@@ -374,7 +374,7 @@ class PaymentSettingsForm(forms.Form):
 # --- Settings → Shipping --------------------------------------------------------------------------------------------
 
 
-class ShippingMethodForm(forms.ModelForm):
+class ShippingMethodForm(ModelForm):
     price = MoneyField(label=_("Price (CHF)"), help_text=_("0 for free shipping or pickup."))
     free_above = MoneyField(
         label=_("Free from an order subtotal of (CHF)"),
@@ -418,7 +418,7 @@ class ShippingMethodForm(forms.ModelForm):
         return data
 
 
-class ShippingRemoveForm(forms.Form):
+class ShippingRemoveForm(Form):
     action = forms.ChoiceField(
         choices=[("deactivate", _("Deactivate")), ("delete", _("Delete"))],
         error_messages={

@@ -11,6 +11,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.db.models import Count, Q, Sum
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -19,6 +20,7 @@ from orders.status import OPEN_FULFILMENT, PaymentStatus
 from shop.cart import recovery as cart_recovery
 from shop.cart import services as cart_services
 from shop.catalog.models import Product
+from shop.form_fields import StorableTextForm
 
 
 def is_staff(user) -> bool:
@@ -40,7 +42,17 @@ def staff_required(view):
     return wrapped
 
 
-class StaffAuthenticationForm(AuthenticationForm):
+def posted_next(request) -> str:
+    """Where a back-office form post returns (its ``next``): a page of the back office, or "" for anything else —
+    another site, a scheme, a bare word (which ``redirect()`` would take for a view name and fail on). Read before
+    the action it follows, so that a bad value never answers an error after the action was done."""
+    target = str(request.POST.get("next", ""))
+    if target.startswith("/backoffice/") and url_has_allowed_host_and_scheme(target, allowed_hosts=None):
+        return target
+    return ""
+
+
+class StaffAuthenticationForm(StorableTextForm, AuthenticationForm):
     def clean(self):
         # No user name is longer than the column holds: a longer one is cut before it is checked (and before the
         # failed attempt is recorded for the rate limit, whose column is no longer either).

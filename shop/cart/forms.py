@@ -4,6 +4,8 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from shop.form_fields import Form
+
 
 def _quantity_message() -> str:
     return gettext("Please enter a quantity between 1 and %(max)d.") % {"max": settings.CART_MAX_QUANTITY}
@@ -26,7 +28,7 @@ def quantity_field(required=True):
     )
 
 
-class AddToCartForm(forms.Form):
+class AddToCartForm(Form):
     product = forms.IntegerField(
         min_value=1,
         max_value=2**62,
@@ -43,7 +45,7 @@ class AddToCartForm(forms.Form):
         return self.cleaned_data.get("quantity") or 1
 
 
-class LineForm(forms.Form):
+class LineForm(Form):
     line = forms.IntegerField(
         min_value=1,
         max_value=2**62,
@@ -68,7 +70,7 @@ PERIODS = (7, 30, 90, 365)  # days the "Recovered sales" summary can look back
 DEFAULT_PERIOD = 30
 
 
-class AbandonedCartFilterForm(forms.Form):
+class AbandonedCartFilterForm(Form):
     """Sales → Abandoned carts: which carts, an e-mail to search for, and the period of the recovered sales (an invalid
     filter shows the default)."""
 
@@ -98,7 +100,7 @@ class AbandonedCartFilterForm(forms.Form):
     )
 
 
-class ReminderForm(forms.Form):
+class ReminderForm(Form):
     """An abandoned cart's page → "Send reminder": the merchant's words above the items (prefilled, editable)."""
 
     message = forms.CharField(

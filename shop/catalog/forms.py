@@ -11,6 +11,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from shop.backoffice.forms import MoneyField, PositionField
+from shop.form_fields import Form, ModelForm
 
 from .models import Category, Product
 
@@ -63,7 +64,7 @@ class CategoryChoiceField(forms.ModelChoiceField):
         return obj.name if obj.is_active else _("%(name)s (hidden)") % {"name": obj.name}
 
 
-class ProductForm(SlugMixin, forms.ModelForm):
+class ProductForm(SlugMixin, ModelForm):
     slug_fallback = "product"
 
     slug = forms.SlugField(
@@ -216,7 +217,7 @@ PRODUCT_SORTS = {
 }
 
 
-class ProductFilterForm(forms.Form):
+class ProductFilterForm(Form):
     """The list's search, filters and sort, from the query string. The categories are passed in (one query for the
     choices and their validation)."""
 
@@ -257,7 +258,7 @@ class ProductFilterForm(forms.Form):
 # --- Categories -----------------------------------------------------------------------------------------------------
 
 
-class CategoryForm(SlugMixin, forms.ModelForm):
+class CategoryForm(SlugMixin, ModelForm):
     slug_fallback = "category"
 
     slug = forms.SlugField(
@@ -301,7 +302,7 @@ class CategoryForm(SlugMixin, forms.ModelForm):
 # --- Removing -------------------------------------------------------------------------------------------------------
 
 
-class RemoveForm(forms.Form):
+class RemoveForm(Form):
     """The choice on the confirmation page of a product or a category: take it out of the shop, or delete it."""
 
     action = forms.ChoiceField(

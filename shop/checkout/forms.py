@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import COUNTRIES
+from shop.form_fields import Form
 
 ADDRESS_FIELDS = ("name", "company", "street", "postcode", "city", "country")
 POSTCODE = {"CH": r"[1-9]\d{3}", "LI": r"94\d{2}", "DE": r"\d{5}", "AT": r"\d{4}", "FR": r"\d{5}", "IT": r"\d{5}"}
@@ -36,7 +37,7 @@ def _address_field(section, name):
     return forms.CharField(label=label, max_length=max_length, required=False, widget=forms.TextInput(attrs))
 
 
-class EmailForm(forms.Form):
+class EmailForm(Form):
     email = forms.EmailField(
         label=_("E-mail"),
         max_length=254,

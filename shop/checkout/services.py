@@ -19,6 +19,7 @@ from payments.models import PaymentMethod
 from payments.providers import available_methods
 from shop.backoffice.models import Store
 from shop.cart.models import Cart, CartLine
+from shop.form_fields import storable
 
 from .models import ShippingMethod
 
@@ -64,14 +65,14 @@ def save_checkout_choices(token: str | None, data, language: str) -> bool:
         return False
     changes = {"language": language[:8], "last_activity_at": timezone.now()}
     email = str(data.get("email") or "").strip()
-    if email and len(email) <= 254:
+    if email and len(email) <= 254 and storable(email):
         try:
             validate_email(email)
             changes["email"] = email
         except ValidationError:
             pass
     name = " ".join(str(data.get("shipping_name") or data.get("billing_name") or "").split())[:200]
-    if name:
+    if name and storable(name):  # a NUL would break the update on PostgreSQL: the form says so at the field
         changes["shopper_name"] = name
     methods = {str(m.pk): m for m in shipping_methods()}
     if str(data.get("shipping_method", "")) in methods:
