@@ -15,17 +15,19 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import itertools
 import json
 import logging
 import re
 import threading
 import zlib
 from decimal import Decimal, InvalidOperation
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
-import requests
 from apimatic_core.exceptions.auth_validation_exception import AuthValidationException
+from apimatic_core_interfaces.client.http_client import HttpClient
+from apimatic_core_interfaces.types.http_method_enum import HttpMethodEnum
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -54,6 +56,7 @@ from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
 from shop.backoffice.models import Store
 from shop.money import to_minor
 
+from . import budget
 from .base import (
     EventKind,
     PaymentState,
@@ -61,6 +64,7 @@ from .base import (
     ProviderError,
     ProviderEvent,
     ProviderRefund,
+    ProviderUnreachable,
     Redirect,
     WebhookError,
 )
@@ -107,10 +111,74 @@ class PayPalError(ProviderError):
         self.status, self.name, self.issues = status, name, issues
 
 
+class PayPalUnreachable(PayPalError, ProviderUnreachable):
+    """PayPal did not answer in time, the connection failed, or it answered 5xx, 408 or 429: whether it carried out
+    the call is unknown (a call with a ``PayPal-Request-Id`` may be made again)."""
+
+
+class BudgetHttpClient(HttpClient):
+    """The SDK's HTTP client (apimatic's ``HttpClient`` interface, in place of its requests adapter), over the
+    providers' bounded httpx client (``budget``): each attempt, the whole answer read, ends within PROVIDER_TIMEOUT
+    and the time budget, the OAuth token's request included (the SDK asks for it through this client too).
+
+    Retries as the configuration asks (``max_retries``, ``backoff_factor``, ``retry_statuses``, ``retry_methods``),
+    which the SDK's requests adapter hands to urllib3's ``Retry`` (apimatic_requests_client_adapter/
+    requests_client.py): a connection never made, whatever the method; a time-out, a lost connection or a status of
+    ``retry_statuses``, for ``retry_methods``; the pause ``backoff_factor * 2 ** (n - 1)`` after the n-th failure, none
+    after the first. And only while the budget has room for the pause and another attempt."""
+
+    def __init__(self, config):
+        self.config = config  # the SDK's Configuration: retries, and the factory of its responses
+
+    def execute(self, request, endpoint_configuration):
+        method = HttpMethodEnum.to_string(request.http_method)
+        should_retry = getattr(endpoint_configuration, "should_retry", None)
+        retries = 0 if should_retry is False else int(self.config.max_retries or 0)
+        methods = {str(m).upper() for m in self.config.retry_methods or ()} | ({method} if should_retry else set())
+        # requests leaves out a header set to None (an optional one the call did not give): so does this
+        headers = httpx.Headers({k: str(v) for k, v in (request.headers or {}).items() if v is not None})
+        body = self._body(request, headers)
+        for failures in itertools.count(1):
+            pause = 0.0 if failures == 1 else float(self.config.backoff_factor or 0) * 2 ** (failures - 1)
+            try:
+                with budget.attempt():
+                    response = budget.http_client().request(
+                        method, request.query_url, headers=headers, params=request.query_parameters, **body
+                    )
+            except httpx.TransportError as error:
+                never_sent = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
+                if (never_sent or method in methods) and failures <= retries and budget.pause_before_retry(pause):
+                    continue
+                raise
+            retry_status = response.status_code in (self.config.retry_statuses or ()) and method in methods
+            if retry_status and failures <= retries and budget.pause_before_retry(pause):
+                continue
+            return self.convert_response(
+                response, getattr(endpoint_configuration, "contains_binary_response", False), request
+            )
+
+    @staticmethod
+    def _body(request, headers: httpx.Headers) -> dict:
+        """The request's body as httpx takes it: form parameters come as (name, value) pairs, a JSON body as text."""
+        body = request.parameters
+        if request.files:
+            return {"files": request.files, "data": dict(body or {})}
+        if isinstance(body, dict | list | tuple):
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+            return {"content": urlencode(list(body.items()) if isinstance(body, dict) else list(body))}
+        return {} if body is None else {"content": body}
+
+    def convert_response(self, response, contains_binary_response, request):
+        body = response.content if contains_binary_response else response.text
+        return self.config.http_response_factory.create(
+            response.status_code, response.reason_phrase, response.headers, body, request
+        )
+
+
 class _Configuration(Configuration):
-    """The SDK's configuration, with another base URI when ``base_uri`` is given (a local stand-in of PayPal's API).
-    The SDK maps its two environments to PayPal's hosts and asks ``get_base_uri`` for each call's URL; it has no
-    setting of its own for another host."""
+    """The SDK's configuration, with another base URI when ``base_uri`` is given (a local stand-in of PayPal's API),
+    and the HTTP client bounded by the time budget (``BudgetHttpClient``). The SDK maps its two environments to
+    PayPal's hosts and asks ``get_base_uri`` for each call's URL; it has no setting of its own for another host."""
 
     def __init__(self, *, base_uri: str = "", **kwargs):
         self._base_uri = base_uri
@@ -118,6 +186,9 @@ class _Configuration(Configuration):
 
     def get_base_uri(self, server=Server.DEFAULT):
         return self._base_uri or super().get_base_uri(server)
+
+    def create_http_client(self):
+        return BudgetHttpClient(self)
 
 
 _clients: dict[str, PaypalServersdkClient] = {}
@@ -156,8 +227,11 @@ def client() -> PaypalServersdkClient:
             config = _Configuration(
                 base_uri=settings.PAYPAL_API_BASE,
                 environment=Environment.PRODUCTION if settings.PAYPAL_MODE == "live" else Environment.SANDBOX,
-                timeout=float(settings.PROVIDER_TIMEOUT),
+                timeout=float(settings.PROVIDER_TIMEOUT),  # per attempt, within the budget: BudgetHttpClient
                 # every POST we send carries a PayPal-Request-Id, so retrying one is safe: PayPal answers it once
+                # ("retry idempotent calls that fail with network timeouts or HTTP 5xx status codes",
+                # https://developer.paypal.com/reference/guidelines/idempotency); the token's POST asks for a token
+                # again. Within the time budget only: BudgetHttpClient.
                 max_retries=2,
                 backoff_factor=0.25,
                 retry_methods=["GET", "POST"],
@@ -256,37 +330,45 @@ class PayPalProvider(Provider):
         """One API call, its answer as plain data (the body as PayPal sent it). PayPal down, overloaded or slow:
         "could not be reached"; a refusal gives PayPal's message to the merchant, and a plain sentence to a shopper
         (PayPal's is logged, with its debug id). A token PayPal no longer takes (revoked before its end, the
-        credentials rotated) is dropped and the call made once more with a new one: ``call`` asks for the client."""
-        try:
-            response = call()
-        except ApiException as error:
-            if error.response_code == 401 and not fresh_token:
-                forget_client()
-                return self._call(what, call, for_shopper=for_shopper, fresh_token=True)
-            status = error.response_code
-            body = _json(getattr(error.response, "text", ""))
-            name = str(body.get("name") or body.get("error") or "")
-            message = str(body.get("message") or body.get("error_description") or error.reason)
-            issues = tuple(
-                str(detail.get("issue") or "") for detail in body.get("details") or [] if isinstance(detail, dict)
-            )
-            if status >= 500 or status in (408, 429):
-                logger.warning("PayPal could not be reached (%s): %s %s %s", what, status, name, body.get("debug_id"))
-                raise PayPalError(_("PayPal could not be reached. Please try again in a moment."), status) from error
-            described = "; ".join(
-                str(d.get("description") or d.get("issue"))
-                for d in body.get("details") or []
-                if isinstance(d, dict) and (d.get("description") or d.get("issue"))
-            )
-            text = f"{message} ({described})" if described and described not in message else message
-            logger.warning("PayPal refused %s: %s %s %s (debug id %s)", what, status, name, text, body.get("debug_id"))
-            if for_shopper:
-                text = _("The payment could not be started. Please try again, or choose another payment method.")
-            raise PayPalError(text, status, name, issues) from error
-        except (requests.RequestException, OSError, AuthValidationException) as error:
-            logger.warning("PayPal could not be reached (%s): %s", what, type(error).__name__)
-            raise PayPalError(_("PayPal could not be reached. Please try again in a moment.")) from error
-        return _json(getattr(response, "text", ""))
+        credentials rotated) is dropped and the call made once more with a new one: ``call`` asks for the client.
+        All of it, retries and the token's request included, within the time budget (``budget``)."""
+        with budget.call():  # the retry with a new token too
+            try:
+                response = call()
+            except ApiException as error:
+                if error.response_code == 401 and not fresh_token:
+                    forget_client()
+                    return self._call(what, call, for_shopper=for_shopper, fresh_token=True)
+                status = error.response_code
+                body = _json(getattr(error.response, "text", ""))
+                name = str(body.get("name") or body.get("error") or "")
+                message = str(body.get("message") or body.get("error_description") or error.reason)
+                issues = tuple(
+                    str(detail.get("issue") or "") for detail in body.get("details") or [] if isinstance(detail, dict)
+                )
+                if status >= 500 or status in (408, 429):
+                    logger.warning(
+                        "PayPal could not be reached (%s): %s %s %s", what, status, name, body.get("debug_id")
+                    )
+                    raise PayPalUnreachable(
+                        _("PayPal could not be reached. Please try again in a moment."), status
+                    ) from error
+                described = "; ".join(
+                    str(d.get("description") or d.get("issue"))
+                    for d in body.get("details") or []
+                    if isinstance(d, dict) and (d.get("description") or d.get("issue"))
+                )
+                text = f"{message} ({described})" if described and described not in message else message
+                logger.warning(
+                    "PayPal refused %s: %s %s %s (debug id %s)", what, status, name, text, body.get("debug_id")
+                )
+                if for_shopper:
+                    text = _("The payment could not be started. Please try again, or choose another payment method.")
+                raise PayPalError(text, status, name, issues) from error
+            except (httpx.HTTPError, OSError, AuthValidationException) as error:
+                logger.warning("PayPal could not be reached (%s): %s", what, type(error).__name__)
+                raise PayPalUnreachable(_("PayPal could not be reached. Please try again in a moment.")) from error
+            return _json(getattr(response, "text", ""))
 
     # Shopper side -----------------------------------------------------------------------------------------------
 
