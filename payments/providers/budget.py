@@ -53,6 +53,14 @@ def limit(seconds: float):
 
 
 @contextlib.contextmanager
+def task():
+    """Around one background task's provider calls for one event or payment: ``PROVIDER_TASK_BUDGET`` (within the web
+    request's budget when the task runs in one: eager tasks without a broker). Also a decorator."""
+    with limit(settings.PROVIDER_TASK_BUDGET):
+        yield
+
+
+@contextlib.contextmanager
 def call():
     """Around one provider call (what a provider's ``_call`` makes, retries included): the budget it is made in, or
     ``PROVIDER_BUDGET`` of its own when no budget was entered."""
