@@ -231,7 +231,7 @@ def test_an_attempt_ends_within_the_time_out_and_a_budget_within_the_one_around_
         started = time.monotonic()
         with pytest.raises(httpx.ReadTimeout), budget.attempt():
             budget.http_client().get(server.url)
-        assert 0.3 <= time.monotonic() - started <= 0.8  # the attempt's, not the budget's
+        assert 0.3 <= time.monotonic() - started <= 1.5  # the attempt's 0.4 s, not the budget's 5 s
         with budget.limit(60):  # a task's budget inside a request's: the request's still ends it
             assert budget.left() <= 5
 
@@ -291,7 +291,9 @@ def test_a_refund_the_provider_does_not_answer_stays_pending_and_is_recorded_onc
     assert "You can refund at most CHF 29.–." in response.content.decode()
     assert Refund.objects.count() == 1
 
-    time.sleep(1.2)  # the held call is carried out at the provider meanwhile
+    waited = time.monotonic() + 5
+    while not standin.refunds and time.monotonic() < waited:  # the held call is carried out at the provider
+        time.sleep(0.05)
     assert len(standin.refunds) == 1
     assert commit(tasks.settle_stale_refunds) == 0  # too fresh: its request may still be running
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=6)):
