@@ -12,9 +12,11 @@ One attempt (one HTTP exchange) ends within ``PROVIDER_TIMEOUT`` and within the 
 is made only while the budget leaves room for the pause and for an attempt worth making (``RETRY_ROOM``).
 
 The three providers reach their APIs through one httpx client (``http_client``) whose network layer bounds every
-operation (connecting, the TLS handshake, each write, each read) by the time left: a provider that accepts the
-connection and never answers, or sends its answer one byte at a time, is cut off at the deadline, not after a
-per-read time-out that each trickled byte would start again (httpx's own time-outs are per operation). Stripe's SDK
+operation (connecting, each write, each read of the answer) by the time left: a provider that accepts the connection
+and never answers, or sends its answer one byte at a time, is cut off at the deadline, not after a per-read time-out
+that each trickled byte would start again (httpx's own time-outs are per operation). Two waits are bounded less
+tightly: the TLS handshake waits at most the time left when it starts for each of its reads, and the name lookup is
+the system resolver's. Stripe's SDK
 reaches it through ``StripeProvider``'s HTTP client, PayPal's SDK through ``PayPalProvider``'s, Datatrans's calls
 directly. Proxies from the environment are not used for these calls (they would bypass the bounded network layer).
 
