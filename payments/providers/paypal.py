@@ -37,6 +37,7 @@ from django.core.cache import cache
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_variables
 from paypalserversdk.configuration import Configuration, Environment, Server
 from paypalserversdk.exceptions.api_exception import ApiException
 from paypalserversdk.http.auth.o_auth_2 import ClientCredentialsAuthCredentials
@@ -130,6 +131,7 @@ class BudgetHttpClient(HttpClient):
     def __init__(self, config):
         self.config = config  # the SDK's Configuration: retries, and the factory of its responses
 
+    @sensitive_variables("request", "headers", "body")  # the client secret (Basic) or the token, in Authorization
     def execute(self, request, endpoint_configuration):
         method = HttpMethodEnum.to_string(request.http_method)
         should_retry = getattr(endpoint_configuration, "should_retry", None)

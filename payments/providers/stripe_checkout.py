@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_variables
 
 from shop.money import to_minor
 
@@ -81,6 +82,7 @@ class BudgetHTTPClient(stripe.HTTPClient):
 
     name = "httpx-budget"
 
+    @sensitive_variables("headers")  # the secret key, in Authorization
     def request(self, method, url, headers, post_data=None):
         try:
             with budget.attempt():
