@@ -278,6 +278,8 @@ def order_action(request, number):
         return render(request, "backoffice/orders/confirm_ship.html", context, status=409)
     except TransitionError as error:
         messages.error(request, str(error))
+    except payments.RefundPending as error:  # the provider did not answer: neither made nor refused yet
+        messages.warning(request, str(error))
     except payments.PaymentError as error:
         messages.error(request, str(error))
     else:

@@ -30,6 +30,7 @@ from .providers import (
     EventKind,
     PaymentState,
     ProviderError,
+    ProviderUnreachable,
     available_methods,
     get_provider,
     provider_label,
@@ -42,6 +43,12 @@ Actor = OrderEvent.Actor
 
 class PaymentError(Exception):
     """A payment action that can't be done; the message is for the user."""
+
+
+class RefundPending(PaymentError):
+    """A provider did not answer a refund in time (or failed): whether it refunded is unknown. The reservation stays
+    pending, counted as refunded, until the provider's list of refunds or its webhook says (``settle_stale_refunds``);
+    the message says so to the merchant."""
 
 
 def paid_amount(order) -> Decimal:
@@ -320,10 +327,11 @@ def _reserve(parts, note="") -> list[Refund]:
     ]
 
 
-def _refund_at_providers(rows) -> tuple[list[tuple[Refund, str | None, Decimal]], list[Refund], str]:
+def _refund_at_providers(rows) -> tuple[list[tuple[Refund, str | None, Decimal]], list[Refund], Refund | None, str]:
     """Call each online provider for its reserved part, with no lock held; offline payments are only recorded (the
-    merchant pays the money back). Returns (what went back, the parts not made, the provider's message when one
-    refused: the parts after it are not attempted)."""
+    merchant pays the money back). Returns (what went back, the parts not made, the part whose outcome is unknown,
+    the provider's message): after a refusal, or a provider that did not answer (``ProviderUnreachable``: its part
+    stays pending), the parts after it are not asked."""
     done = []
     for index, row in enumerate(rows):
         provider = get_provider(row.payment.provider)
@@ -332,16 +340,19 @@ def _refund_at_providers(rows) -> tuple[list[tuple[Refund, str | None, Decimal]]
             continue
         try:
             answer = provider.refund(row.payment, to_minor(row.amount), f"refund:{row.pk}")
+        except ProviderUnreachable as error:
+            return done, rows[index + 1 :], row, str(error)
         except ProviderError as error:
-            return done, rows[index:], str(error)
+            return done, rows[index:], None, str(error)
         done.append((row, answer.reference, min(from_minor(answer.amount_minor), row.amount)))
-    return done, [], ""
+    return done, [], None, ""
 
 
-def _settle(order, done, failed) -> list[Refund]:
-    """Under the order's lock: the reservations made become refunds, the others are released. A reservation the
-    provider's webhook already took over (``record_provider_refunds``) is not counted again."""
-    Refund.objects.filter(pk__in=[row.pk for row in failed], status=Refund.Status.PENDING).delete()
+def _settle(order, done, not_made) -> list[Refund]:
+    """Under the order's lock: the reservations made become refunds, those not made are released (one whose outcome
+    is unknown is neither: it stays pending). A reservation the provider's webhook already took over
+    (``record_provider_refunds``) is not counted again."""
+    Refund.objects.filter(pk__in=[row.pk for row in not_made], status=Refund.Status.PENDING).delete()
     settled = []
     for row, reference, amount in done:
         if reference and Refund.objects.filter(provider_reference=reference).exclude(pk=row.pk).exists():
@@ -379,12 +390,16 @@ def _refunded(order, rows, *, actor, user=None, note="", change_status=True, **d
 
 def _make_refunds(order, rows, **options) -> tuple[list[Refund], bool]:
     """The provider calls for reserved refunds (no lock held), then what they did, under the order's lock.
-    Raises PaymentError with the provider's message when one refused, after recording what did go back."""
-    done, failed, error = _refund_at_providers(rows)
+    Raises PaymentError with the provider's message when one refused, after recording what did go back;
+    RefundPending when one did not answer (its part stays pending, to be settled from the provider's list)."""
+    done, not_made, unknown, error = _refund_at_providers(rows)
     with transaction.atomic():
         order = lock_order(order)
-        settled = _settle(order, done, failed)
+        settled = _settle(order, done, not_made)
         full = _refunded(order, settled, **options)
+    if unknown is not None:
+        logger.warning("Refund %s of %s left pending: %s", unknown.pk, unknown.payment.reference, error)
+        raise RefundPending(_pending(unknown, done))
     if error:
         raise PaymentError(_refused(error, done))
     return settled, full
@@ -493,17 +508,41 @@ def _failed_at_provider(order, payment, reported, actor) -> None:
 
 
 def release_reservations(payment, before) -> int:
-    """Refund reservations of a payment older than ``before`` that no provider answer settled (the process died
-    between the provider call and the settling): given back, so that the money counts as paid again. Call after
+    """Refund reservations of a payment older than ``before`` that no provider answer settled (the provider did not
+    answer in time, or the process died between the provider call and the settling): given back, so that the money
+    counts as paid again, and the order flagged for the merchant (who was told the refund was pending). Call after
     ``record_provider_refunds`` has taken over those the provider did make."""
     with transaction.atomic():
-        lock_order(payment.order_id)
-        stale = payment.refunds.filter(status=Refund.Status.PENDING, created_at__lte=before)
-        count = stale.count()
-        if count:
-            logger.warning("Released %d refund reservation(s) of %s never settled", count, payment.reference)
-            stale.delete()
-    return count
+        order = lock_order(payment.order_id)
+        stale = list(payment.refunds.filter(status=Refund.Status.PENDING, created_at__lte=before))
+        if stale:
+            logger.warning("Released %d refund reservation(s) of %s never settled", len(stale), payment.reference)
+            Refund.objects.filter(pk__in=[row.pk for row in stale]).delete()
+        with translation.override("en"):  # the stored reason is one language, as the others
+            method = provider_label(payment.provider)
+        provider = get_provider(payment.provider)
+        brand = (provider.brand if provider else "") or method
+        for row in stale:
+            reason = (
+                f"The refund of {format_chf(row.amount, payment.currency)} through {method} ({payment.reference}) "
+                f"was not made: {brand} does not list it. Refund it again if it is still due."
+            )
+            payment_status.flag_order(order, reason, Actor.SYSTEM, reference=payment.reference)
+    return len(stale)
+
+
+def _pending(row, done) -> str:
+    provider = get_provider(row.payment.provider)
+    name = (provider.brand or str(provider.name)) if provider else row.payment.provider
+    values = {"provider": name, "amount": format_chf(row.amount, row.payment.currency)}
+    message = _(
+        "%(provider)s could not be reached, so whether it made the refund is not known yet. The refund of %(amount)s "
+        "stays pending at the provider: the shop checks it with %(provider)s and records it once confirmed. Do not "
+        "refund it again."
+    )
+    if done:
+        message = _("Part of the refund went through.") + " " + message
+    return message % values
 
 
 def _refused(error: str, done) -> str:

@@ -17,7 +17,7 @@ from orders.models import OrderEvent
 
 from . import services
 from .models import Payment, Refund, WebhookDelivery, WebhookEvent
-from .providers import PROVIDERS, EventKind, ProviderError, get_provider, webhook_methods, webhook_receiver
+from .providers import PROVIDERS, EventKind, ProviderError, budget, get_provider, webhook_methods, webhook_receiver
 
 logger = logging.getLogger(__name__)
 Actor = OrderEvent.Actor
@@ -45,6 +45,7 @@ def find_payment(provider: str, *references: str) -> Payment | None:
 
 
 @translation.override("en")  # what it stores (a provider's reason for a failure) is in one language, as the rest
+@budget.task()
 def apply_webhook_event(event_pk: int) -> str:
     """Apply one stored event. What it needs from the provider (the refunds made, the session re-read) is asked
     before any lock; then the event row and the order are locked and the answer applied, once."""
@@ -148,27 +149,33 @@ def sweep_webhook_events() -> int:
     return applied
 
 
-# A refund reservation still pending this long was never settled (its provider call takes seconds at most).
+# A refund reservation still pending this long is no longer being asked of its provider (a web request ends within
+# its time budget, seconds): its provider did not answer in time, or the process died between the provider's answer
+# and the settling. The provider's list of refunds is asked what became of it...
+SETTLE_AFTER = dt.timedelta(minutes=5)
+# ... and one the provider still does not list this long after was not made: it is given back.
 STALE_RESERVATION = dt.timedelta(hours=1)
 
 
 @shared_task
 def settle_stale_refunds() -> int:
-    """Refund reservations left pending (the process died between the provider's answer and the settling): what the
-    provider did refund is recorded (the reservation taken over), the rest given back. Returns how many payments
-    were looked at."""
-    before = timezone.now() - STALE_RESERVATION
-    pending = Refund.objects.filter(status=Refund.Status.PENDING, created_at__lte=before)
+    """Refund reservations left pending (``RefundPending``: the provider did not answer in time; or a crash): what
+    the provider did refund is recorded once, from its list of refunds (the reservation taken over, the shopper
+    told), and what it still does not list an hour on is given back. Returns how many payments were looked at."""
+    now = timezone.now()
+    pending = Refund.objects.filter(status=Refund.Status.PENDING, created_at__lte=now - SETTLE_AFTER)
     payments = Payment.objects.filter(pk__in=pending.values("payment_id")).order_by("pk")[:100]
     for payment in payments:
         provider = get_provider(payment.provider)
         if provider is not None and provider.is_online:
             try:
-                services.record_provider_refunds(payment, provider.fetch_refunds(payment), Actor.SYSTEM)
+                with budget.task():
+                    refunds = provider.fetch_refunds(payment)
+                services.record_provider_refunds(payment, refunds, Actor.SYSTEM)
             except ProviderError as error:  # asked again at the next run
                 logger.warning("Could not list the refunds of %s: %s", payment.reference, error)
                 continue
-        services.release_reservations(payment, before)
+        services.release_reservations(payment, now - STALE_RESERVATION)
     return len(payments)
 
 
@@ -197,6 +204,7 @@ def reconcile_payments() -> int:
 
 
 @translation.override("en")
+@budget.task()
 def reconcile_payment(payment, now=None, *, via="reconciliation") -> bool:
     """Ask the provider what became of a pending attempt and apply it (an authorised one is captured first).
     ``via``: what the timeline says asked (the reconciliation, or the shopper coming back from the provider)."""

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "payments.middleware.ProviderBudgetMiddleware",  # first: the budget counts from the request's start
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "shop.middleware.FormBodyIsUTF8Middleware",
@@ -304,8 +305,15 @@ PAYPAL_API_BASE = os.environ.get("PAYPAL_API_BASE", "").strip().rstrip("/")
 # The roots PayPal's webhook certificates must chain to (a PEM bundle): by default certifi's (Mozilla's), which hold
 # the DigiCert roots PayPal's own SDKs ship; the PayPal stand-in prints its own for trying the shop against it.
 PAYPAL_CERT_TRUST_STORE = os.environ.get("PAYPAL_CERT_TRUST_STORE", "").strip() or certifi.where()
-# Seconds to wait for a provider's API before telling the user it can't be reached.
+# Time budgets of the calls to the payment providers' APIs (payments/providers/budget.py), all far inside gunicorn's
+# worker time-out (30 s: docker-compose.yml, README): one attempt (connect, send, the whole answer) takes at most
+# PROVIDER_TIMEOUT seconds; all the provider calls of one web request together, retries and their pauses included, at
+# most PROVIDER_BUDGET seconds from the request's start, after which the user is told the provider can't be reached.
+# Background tasks (a webhook event applied, a payment reconciled, a pending refund settled) have
+# PROVIDER_TASK_BUDGET seconds for each event or payment.
 PROVIDER_TIMEOUT = float(os.environ.get("PROVIDER_TIMEOUT", "15"))
+PROVIDER_BUDGET = float(os.environ.get("PROVIDER_BUDGET", "10"))
+PROVIDER_TASK_BUDGET = float(os.environ.get("PROVIDER_TASK_BUDGET", "60"))
 # Online payments still pending this long are looked up at the provider, until the provider's session expires.
 RECONCILE_AFTER_MINUTES = 30
 PRODUCTS_PER_PAGE = 24

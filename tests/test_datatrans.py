@@ -355,8 +355,10 @@ def test_a_credit_that_times_out_is_recorded_when_its_webhook_comes(order, stand
     standin.hang_next(path, 1.0, method="POST")  # Datatrans credits, but answers too late
     url = f"/backoffice/orders/{order.number}/action/"
     response = commit(client.post, url, {"action": "refund", "amount": "129.00"}, follow=True)
-    assert "Datatrans could not be reached" in response.content.decode()
-    assert status(order) == "paid" and not Refund.objects.exists()
+    assert (
+        "Datatrans could not be reached, so whether it made the refund is not known yet." in response.content.decode()
+    )
+    assert status(order) == "paid" and Refund.objects.get().status == "pending"
     time.sleep(0.6)  # the slow credit is carried out at Datatrans meanwhile
     credits = [tx for tx in standin.transactions.values() if tx["type"] == "credit"]
     assert len(credits) == 1
@@ -607,14 +609,24 @@ def test_datatrans_down_or_slow_at_start_keeps_the_order(place, fondue, enabled,
         assert tx_of(order) == made[0] and len(standin.transactions) == 1
 
 
-def test_a_credit_with_datatrans_down_is_not_recorded(order, standin, commit, client, staff):
+def test_a_credit_with_datatrans_down_stays_pending_until_given_back(order, standin, commit, client, staff):
+    """A 502: Datatrans may or may not have credited. Pending; none is heard of within the hour: given back, and
+    the merchant told on the order."""
     commit(standin.pay, tx_of(order))
     standin.fail_next(f"/v1/transactions/{tx_of(order)}/credit", 502, method="POST")
     response = client.post(
         f"/backoffice/orders/{order.number}/action/", {"action": "refund", "amount": "129.00"}, follow=True
     )
-    assert "Datatrans could not be reached" in response.content.decode()
-    assert status(order) == "paid" and not Refund.objects.exists()
+    assert (
+        "Datatrans could not be reached, so whether it made the refund is not known yet." in response.content.decode()
+    )
+    assert status(order) == "paid" and Refund.objects.get().status == "pending"
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=2)):
+        assert commit(tasks.settle_stale_refunds) == 1
+    assert not Refund.objects.exists() and payments.paid_amount(order) == order.total
+    order.refresh_from_db()
+    assert order.needs_attention and "The refund of CHF 129.– through Datatrans (Card)" in order.attention_reason
+    assert "was not made: Datatrans does not list it. Refund it again if it is still due." in order.attention_reason
 
 
 # --- TWINT's limit -----------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from .base import (
     ProviderError,
     ProviderEvent,
     ProviderRefund,
+    ProviderUnreachable,
     Redirect,
     WebhookError,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "ProviderError",
     "ProviderEvent",
     "ProviderRefund",
+    "ProviderUnreachable",
     "Redirect",
     "WebhookError",
     "available_methods",

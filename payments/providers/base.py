@@ -61,6 +61,12 @@ class ProviderError(Exception):
     the shopper to read. Nothing was changed on our side."""
 
 
+class ProviderUnreachable(ProviderError):
+    """The provider did not answer (a time-out, within its time budget: ``budget``), the connection failed or it
+    answered with a failure of its own (5xx): whether it carried out the call is unknown. The call may be made again
+    with the same idempotency key; a refund asked stays pending until the provider's list of refunds says."""
+
+
 class EventKind:
     """What a provider's event means for a payment, in our terms (``ProviderEvent.type``)."""
 

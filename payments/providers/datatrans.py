@@ -26,6 +26,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from shop.backoffice.models import Store
 
+from . import budget
 from .base import (
     ConnectionCheck,
     EventKind,
@@ -34,6 +35,7 @@ from .base import (
     ProviderError,
     ProviderEvent,
     ProviderRefund,
+    ProviderUnreachable,
     Redirect,
     WebhookError,
     load_json,
@@ -43,8 +45,9 @@ from .base import (
 logger = logging.getLogger(__name__)
 
 
-class Unreachable(ProviderError):
-    """Datatrans down, slow or failing: nothing is known to have happened; the same call may be made again."""
+class Unreachable(ProviderUnreachable):
+    """Datatrans down, slow or failing: whether it carried out the call is unknown; the same call (the same
+    idempotency key) may be made again."""
 
 
 class Refused(ProviderError):
@@ -276,17 +279,22 @@ class DatatransProvider(Provider):
     def _call(self, what: str, method: str, path: str, body: dict | None = None, *, key: str = "", for_shopper=False):
         """One API call; its JSON answer ({} for 204). Datatrans down, slow or failing (5xx): "could not be reached";
         a refusal (4xx) gives Datatrans's message to the merchant, and a plain sentence to a shopper (Datatrans's is
-        logged). Every POST carries an ``Idempotency-Key``: the same business action asked again is the same call."""
+        logged). Every POST carries an ``Idempotency-Key``: the same business action asked again is the same call.
+
+        One attempt, no retry: connecting, sending and reading the whole answer end within PROVIDER_TIMEOUT and the
+        time budget of the request or task (``budget``), however slowly Datatrans sends its answer."""
         headers = {"Accept": "application/json"}
         if method == "POST":
             headers["Idempotency-Key"] = key
         try:
-            with httpx.Client(
-                base_url=self.api_base(),
-                auth=(settings.DATATRANS_MERCHANT_ID, settings.DATATRANS_PASSWORD),
-                timeout=settings.PROVIDER_TIMEOUT,
-            ) as client:
-                response = client.request(method, path, json=body, headers=headers)
+            with budget.attempt():
+                response = budget.http_client().request(
+                    method,
+                    self.api_base() + path,
+                    json=body,
+                    headers=headers,
+                    auth=(settings.DATATRANS_MERCHANT_ID, settings.DATATRANS_PASSWORD),
+                )
         except httpx.HTTPError as error:
             logger.warning("Datatrans could not be reached (%s): %s", what, type(error).__name__)
             raise Unreachable(_("Datatrans could not be reached. Please try again in a moment.")) from error

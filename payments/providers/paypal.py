@@ -25,7 +25,6 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 import httpx
-import requests
 from apimatic_core.exceptions.auth_validation_exception import AuthValidationException
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -60,6 +59,7 @@ from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
 from shop.backoffice.models import Store
 from shop.money import to_minor
 
+from . import budget
 from .base import (
     ConnectionCheck,
     EventKind,
@@ -68,10 +68,12 @@ from .base import (
     ProviderError,
     ProviderEvent,
     ProviderRefund,
+    ProviderUnreachable,
     Redirect,
     WebhookError,
     load_json,
 )
+from .paypal_http import BudgetHttpClient
 
 logger = logging.getLogger(__name__)
 
@@ -120,10 +122,15 @@ class PayPalError(ProviderError):
         self.status, self.name, self.issues = status, name, issues
 
 
+class PayPalUnreachable(PayPalError, ProviderUnreachable):
+    """PayPal did not answer in time, the connection failed, or it answered 5xx, 408 or 429: whether it carried out
+    the call is unknown (a call with a ``PayPal-Request-Id`` may be made again)."""
+
+
 class _Configuration(Configuration):
-    """The SDK's configuration, with another base URI when ``base_uri`` is given (a local stand-in of PayPal's API).
-    The SDK maps its two environments to PayPal's hosts and asks ``get_base_uri`` for each call's URL; it has no
-    setting of its own for another host."""
+    """The SDK's configuration, with another base URI when ``base_uri`` is given (a local stand-in of PayPal's API),
+    and the HTTP client bounded by the time budget (``BudgetHttpClient``). The SDK maps its two environments to
+    PayPal's hosts and asks ``get_base_uri`` for each call's URL; it has no setting of its own for another host."""
 
     def __init__(self, *, base_uri: str = "", **kwargs):
         self._base_uri = base_uri
@@ -131,6 +138,9 @@ class _Configuration(Configuration):
 
     def get_base_uri(self, server=Server.DEFAULT):
         return self._base_uri or super().get_base_uri(server)
+
+    def create_http_client(self):
+        return BudgetHttpClient(self)
 
 
 _clients: dict[str, PaypalServersdkClient] = {}
@@ -172,8 +182,11 @@ def client() -> PaypalServersdkClient:
             config = _Configuration(
                 base_uri=settings.PAYPAL_API_BASE,
                 environment=Environment.PRODUCTION if settings.PAYPAL_MODE == "live" else Environment.SANDBOX,
-                timeout=float(settings.PROVIDER_TIMEOUT),
+                timeout=float(settings.PROVIDER_TIMEOUT),  # per attempt, within the budget: BudgetHttpClient
                 # every POST we send carries a PayPal-Request-Id, so retrying one is safe: PayPal answers it once
+                # ("retry idempotent calls that fail with network timeouts or HTTP 5xx status codes",
+                # https://developer.paypal.com/reference/guidelines/idempotency); the token's POST asks for a token
+                # again. Within the time budget only: BudgetHttpClient.
                 max_retries=2,
                 backoff_factor=0.25,
                 retry_methods=["GET", "POST"],
@@ -296,37 +309,45 @@ class PayPalProvider(Provider):
         """One API call, its answer as plain data (the body as PayPal sent it). PayPal down, overloaded or slow:
         "could not be reached"; a refusal gives PayPal's message to the merchant, and a plain sentence to a shopper
         (PayPal's is logged, with its debug id). A token PayPal no longer takes (revoked before its end, the
-        credentials rotated) is dropped and the call made once more with a new one: ``call`` asks for the client."""
-        try:
-            response = call()
-        except ApiException as error:
-            if error.response_code == 401 and not fresh_token:
-                forget_client()
-                return self._call(what, call, for_shopper=for_shopper, fresh_token=True)
-            status = error.response_code
-            body = _json(getattr(error.response, "text", ""))
-            name = str(body.get("name") or body.get("error") or "")
-            message = str(body.get("message") or body.get("error_description") or error.reason)
-            issues = tuple(
-                str(detail.get("issue") or "") for detail in body.get("details") or [] if isinstance(detail, dict)
-            )
-            if status >= 500 or status in (408, 429):
-                logger.warning("PayPal could not be reached (%s): %s %s %s", what, status, name, body.get("debug_id"))
-                raise PayPalError(_("PayPal could not be reached. Please try again in a moment."), status) from error
-            described = "; ".join(
-                str(d.get("description") or d.get("issue"))
-                for d in body.get("details") or []
-                if isinstance(d, dict) and (d.get("description") or d.get("issue"))
-            )
-            text = f"{message} ({described})" if described and described not in message else message
-            logger.warning("PayPal refused %s: %s %s %s (debug id %s)", what, status, name, text, body.get("debug_id"))
-            if for_shopper:
-                text = _("The payment could not be started. Please try again, or choose another payment method.")
-            raise PayPalError(text, status, name, issues) from error
-        except (requests.RequestException, OSError, AuthValidationException) as error:
-            logger.warning("PayPal could not be reached (%s): %s", what, type(error).__name__)
-            raise PayPalError(_("PayPal could not be reached. Please try again in a moment.")) from error
-        return _json(getattr(response, "text", ""))
+        credentials rotated) is dropped and the call made once more with a new one: ``call`` asks for the client.
+        All of it, retries and the token's request included, within the time budget (``budget``)."""
+        with budget.call():  # the retry with a new token too
+            try:
+                response = call()
+            except ApiException as error:
+                if error.response_code == 401 and not fresh_token:
+                    forget_client()
+                    return self._call(what, call, for_shopper=for_shopper, fresh_token=True)
+                status = error.response_code
+                body = _json(getattr(error.response, "text", ""))
+                name = str(body.get("name") or body.get("error") or "")
+                message = str(body.get("message") or body.get("error_description") or error.reason)
+                issues = tuple(
+                    str(detail.get("issue") or "") for detail in body.get("details") or [] if isinstance(detail, dict)
+                )
+                if status >= 500 or status in (408, 429):
+                    logger.warning(
+                        "PayPal could not be reached (%s): %s %s %s", what, status, name, body.get("debug_id")
+                    )
+                    raise PayPalUnreachable(
+                        _("PayPal could not be reached. Please try again in a moment."), status
+                    ) from error
+                described = "; ".join(
+                    str(d.get("description") or d.get("issue"))
+                    for d in body.get("details") or []
+                    if isinstance(d, dict) and (d.get("description") or d.get("issue"))
+                )
+                text = f"{message} ({described})" if described and described not in message else message
+                logger.warning(
+                    "PayPal refused %s: %s %s %s (debug id %s)", what, status, name, text, body.get("debug_id")
+                )
+                if for_shopper:
+                    text = _("The payment could not be started. Please try again, or choose another payment method.")
+                raise PayPalError(text, status, name, issues) from error
+            except (httpx.HTTPError, OSError, AuthValidationException) as error:
+                logger.warning("PayPal could not be reached (%s): %s", what, type(error).__name__)
+                raise PayPalUnreachable(_("PayPal could not be reached. Please try again in a moment.")) from error
+            return _json(getattr(response, "text", ""))
 
     def check_connection(self) -> ConnectionCheck:
         """An OAuth token for the app's client id and secret, then the details of an order that does not exist:
@@ -784,7 +805,8 @@ def certificate_at(url: str) -> x509.Certificate:
         pem = cache.get(cache_key)
         if pem is None:
             try:
-                response = httpx.get(url, timeout=settings.PROVIDER_TIMEOUT, follow_redirects=False)
+                with budget.attempt():  # within the request's time budget, like every provider call
+                    response = budget.http_client().get(url, follow_redirects=False)
                 response.raise_for_status()
             except httpx.HTTPError as error:
                 logger.warning("PayPal's certificate could not be fetched from %s: %s", url, error)

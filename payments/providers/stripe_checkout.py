@@ -9,6 +9,7 @@ tolerance). ``STRIPE_API_BASE`` points the client at a local stand-in of Stripe'
 import datetime as dt
 import logging
 
+import httpx
 import stripe
 from django.conf import settings
 from django.utils import timezone, translation
@@ -18,6 +19,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from shop.money import to_minor
 
+from . import budget
 from .base import (
     ConnectionCheck,
     EventKind,
@@ -26,6 +28,7 @@ from .base import (
     ProviderError,
     ProviderEvent,
     ProviderRefund,
+    ProviderUnreachable,
     Redirect,
     WebhookError,
     load_json,
@@ -70,6 +73,55 @@ def method_of(payment_intent) -> str:
         card = details["card"]
         return f"{str(card.get('brand', '')).title()} •••• {card.get('last4', '')}".strip()
     return {"twint": "TWINT", "paypal": "PayPal", "klarna": "Klarna"}.get(kind, kind.replace("_", " ").title())
+
+
+class BudgetHTTPClient(stripe.HTTPClient):
+    """Stripe's SDK over the providers' bounded httpx client (``budget``): each attempt (the whole answer read) ends
+    within PROVIDER_TIMEOUT and the time budget, and the SDK's retries (``max_network_retries``: on a lost
+    connection, a 409, a 5xx, or when Stripe says ``Stripe-Should-Retry``) are made only while the budget has room for
+    the pause and another attempt. A retry is safe: the SDK sends every POST with an ``Idempotency-Key`` (ours, or one
+    it generates once per request and keeps for its retries; _api_requestor.py), and "retries with the same key
+    return the saved response" (https://docs.stripe.com/api/idempotent_requests). Written after the SDK's own
+    ``HTTPXClient`` (stripe/_http_client.py), the documented way to give the SDK another HTTP client."""
+
+    name = "httpx-budget"
+
+    @sensitive_variables("headers")  # the secret key, in Authorization
+    def request(self, method, url, headers, post_data=None):
+        try:
+            with budget.attempt():
+                response = self._client().request(method, url, headers=headers, content=post_data)
+        except httpx.HTTPError as error:
+            self._handle_request_error(error)
+        return response.content, response.status_code, response.headers
+
+    def request_stream(self, method, url, headers, post_data=None):
+        """Streamed answers (file downloads, which the shop does not use): read whole as well, within the budget."""
+        content, status, response_headers = self.request(method, url, headers, post_data)
+        return iter([content]), status, response_headers
+
+    def close(self):
+        """The client is the process's, shared with the other providers: kept open."""
+
+    @staticmethod
+    def _client() -> httpx.Client:
+        return budget.http_client(stripe.ca_bundle_path)
+
+    def _handle_request_error(self, error: Exception):
+        # a connection that failed or timed out may be tried again (within the budget); a malformed URL, not
+        retry = isinstance(error, httpx.TransportError) and not isinstance(error, httpx.UnsupportedProtocol)
+        raise stripe.APIConnectionError(
+            f"Stripe could not be reached ({type(error).__name__}: {error})", should_retry=retry
+        ) from error
+
+    def _should_retry(self, response, api_connection_error, num_retries, max_network_retries):
+        if not budget.room_for_retry(self.INITIAL_DELAY):  # the SDK pauses at least this long before a retry
+            return False
+        return super()._should_retry(response, api_connection_error, num_retries, max_network_retries)
+
+    def _sleep_time_seconds(self, num_retries: int) -> float:
+        pause = super()._sleep_time_seconds(num_retries)
+        return pause if budget.room_for_retry(pause) else self.INITIAL_DELAY
 
 
 def _id(value) -> str:
@@ -147,19 +199,21 @@ class StripeProvider(Provider):
         return stripe.StripeClient(
             settings.STRIPE_SECRET_KEY,
             base_addresses=base,
-            max_network_retries=2,
-            http_client=stripe.RequestsClient(timeout=settings.PROVIDER_TIMEOUT),
+            max_network_retries=2,  # within the time budget: BudgetHTTPClient
+            http_client=BudgetHTTPClient(),
         )
 
     @sensitive_variables()
     def _call(self, what: str, call, *, for_shopper=False) -> dict:
-        """One API call, its answer as plain data. Stripe down, overloaded or slow: "could not be reached"; a refusal
+        """One API call, its answer as plain data, retries included within the time budget (``budget``). Stripe down,
+        overloaded or slow: "could not be reached" (``ProviderUnreachable``: what Stripe did is unknown); a refusal
         gives Stripe's message to the merchant, and a plain sentence to a shopper (Stripe's is logged)."""
         try:
-            return call().to_dict()
+            with budget.call():
+                return call().to_dict()
         except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as error:
             logger.warning("Stripe could not be reached (%s): %s", what, error)
-            raise ProviderError(_("Stripe could not be reached. Please try again in a moment.")) from error
+            raise ProviderUnreachable(_("Stripe could not be reached. Please try again in a moment.")) from error
         except stripe.StripeError as error:
             logger.warning("Stripe refused %s: %s", what, error.user_message or error)
             if for_shopper:
@@ -390,7 +444,8 @@ class StripeProvider(Provider):
         if not payment.provider_reference:
             return
         try:
-            self.client().v1.checkout.sessions.expire(payment.provider_reference)
+            with budget.call():
+                self.client().v1.checkout.sessions.expire(payment.provider_reference)
         except stripe.InvalidRequestError as error:
             # Only open sessions can be expired: one that is already complete or expired is closed already.
             logger.info("Stripe session %s not expired: %s", payment.provider_reference, error.user_message or error)
