@@ -4,6 +4,7 @@ and posted to /webhooks/datatrans/ through the test client. What the shopper and
 must be."""
 
 import datetime as dt
+import re
 import json
 import time
 from decimal import Decimal
@@ -109,7 +110,7 @@ def test_init_sends_the_order_as_datatrans_documents_it(order, standin):
 
 
 @pytest.mark.parametrize(
-    ("code", "methods"), [("datatrans_twint", ["TWI"]), ("datatrans_postfinance", ["PFC"])], ids=["twint", "pf"]
+    ("code", "methods"), [("datatrans_twint", ["TWI"]), ("datatrans_postfinance", ["PFC", "PEF"])], ids=["twint", "pf"]
 )
 def test_each_method_asks_for_its_own_payment_methods(pay_with, standin, code, methods):
     order = pay_with(code)
@@ -608,19 +609,23 @@ def test_twint_above_its_limit_is_not_offered_and_not_started(place, fondue, ena
     settings.TWINT_LIMIT_CHF = 5000
     order = place(fondue, payment_method="datatrans_twint")
     settings.TWINT_LIMIT_CHF = 100  # lowered meanwhile
-    with pytest.raises(payments.PaymentError, match="TWINT takes payments in CHF of up to CHF 100"):
+    with pytest.raises(payments.PaymentError, match="TWINT takes payments up to CHF 100.–. Please choose another"):
         payments.start_payment(order, None)
     assert not standin.calls_to("/v1/transactions", "POST")
 
 
-def test_the_checkout_does_not_offer_twint_above_its_limit(client, enabled, fondue, settings):
+def test_the_checkout_shows_twint_above_its_limit_unavailable_with_the_reason(client, enabled, fondue, settings):
     settings.TWINT_LIMIT_CHF = 100
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     with translation.override("en"):
         add, checkout = reverse("cart:add"), reverse("checkout:checkout")
     client.post(add, {"product": fondue.pk, "quantity": 1})
     page = client.get(checkout).content.decode()
-    assert 'value="datatrans_card"' in page and 'value="datatrans_twint"' not in page
+    card = re.search(r'<input type="radio" name="payment_method" value="datatrans_card"[^>]*>', page).group(0)
+    twint = re.search(r'<input type="radio" name="payment_method" value="datatrans_twint"[^>]*>', page).group(0)
+    assert "disabled" not in card and 'data-offered-with="delivery"' in card
+    assert "disabled" in twint and 'data-offered-with=""' in twint and 'data-refused-with="delivery"' in twint
+    assert "TWINT takes payments up to CHF 100.–." in page
 
 
 # --- Reconciliation ------------------------------------------------------------------------------------------------

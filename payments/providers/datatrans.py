@@ -61,7 +61,9 @@ HOSTS = {
 TRANSACTION_LIFETIME = dt.timedelta(minutes=30)
 # A signed webhook is taken this long before or after its timestamp (clocks drift both ways).
 TOLERANCE = dt.timedelta(minutes=5)
-REFNO_MAX = 20  # init: refno, 1 to 20 characters
+# init: "refno", the merchant's reference, 1 to 40 characters (Datatrans API Reference, api-reference.datatrans.ch,
+# init → refno; specifications before 2.0 said 20). Ours ("1001-57") is far shorter; a longer one is cut there.
+REFNO_MAX = 40
 LANGUAGES = ("de", "en", "fr", "it")
 PAYMENT_KINDS = {
     "initialized": EventKind.PENDING,
@@ -85,6 +87,21 @@ METHOD_NAMES = {
 }
 
 
+def postfinance_methods() -> tuple[str, ...]:
+    """The payment method codes the PostFinance method opens Datatrans's page with (DATATRANS_POSTFINANCE_METHODS):
+    Datatrans documents PostFinance as "PFC" (PostFinance Card, in PostFinance's app: PostFinance Pay) and "PEF"
+    (PostFinance E-Finance), docs.datatrans.ch, Payment methods → PostFinance."""
+    return tuple(settings.DATATRANS_POSTFINANCE_METHODS)
+
+
+def method_name(code: str) -> str:
+    """What the shopper paid with, for a payment method code of Datatrans ("PostFinance" for every code of the
+    PostFinance setting)."""
+    if code in postfinance_methods():
+        return "PostFinance"
+    return METHOD_NAMES.get(code, code)
+
+
 def _int(value) -> int | None:
     return value if type(value) is int else None
 
@@ -102,10 +119,10 @@ def amount_of(tx: dict) -> int | None:
 def method_of(tx: dict) -> str:
     """ "Visa •••• 0004", "TWINT", "PostFinance": what the shopper paid with."""
     code = str(tx.get("paymentMethod") or "")
-    name = METHOD_NAMES.get(code, code)
+    name = method_name(code)
     card = tx.get("card") if isinstance(tx.get("card"), dict) else {}
     masked = str(card.get("masked") or "")
-    if masked and code not in ("TWI", "PFC", "PEF"):
+    if masked and name not in ("TWINT", "PostFinance"):
         return f"{name} •••• {masked[-4:]}".strip()
     return name
 
@@ -170,6 +187,7 @@ def verify(body: bytes, header: str | None, key_hex: str, now: float | None = No
 
 class DatatransProvider(Provider):
     brand = "Datatrans"
+    logo = "img/providers/datatrans.svg"
     is_online = True
     webhook_code = "datatrans"
     required_settings = ("DATATRANS_MERCHANT_ID", "DATATRANS_PASSWORD", "DATATRANS_HMAC_KEY")
@@ -186,8 +204,13 @@ class DatatransProvider(Provider):
         "Datatrans's test cards, or the TWINT and PostFinance test flows; no real money moves."
     )
 
-    def __init__(self, code: str, name, description, methods: tuple[str, ...]):
-        self.code, self.name, self.description, self.methods = code, name, description, methods
+    def __init__(self, code: str, name, description, methods):
+        """``methods``: Datatrans's payment method codes for init, or a function that gives them (a setting)."""
+        self.code, self.name, self.description, self._methods = code, name, description, methods
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        return tuple(self._methods() if callable(self._methods) else self._methods)
 
     def is_available(self, store, *, pickup: bool) -> bool:
         return self.is_configured()
@@ -196,10 +219,13 @@ class DatatransProvider(Provider):
     def is_twint(self) -> bool:
         return self.methods == ("TWI",)
 
-    def accepts(self, amount_minor: int, currency: str) -> bool:
+    def refusal(self, amount_minor: int, currency: str) -> str:
         if self.is_twint:
-            return currency == "CHF" and amount_minor <= settings.TWINT_LIMIT_CHF * 100
-        return True
+            if currency != "CHF":
+                return self.takes_only("CHF")
+            if amount_minor > settings.TWINT_LIMIT_CHF * 100:
+                return self.takes_up_to(settings.TWINT_LIMIT_CHF * 100, currency)
+        return ""
 
     def mode(self) -> str:
         return "live" if settings.DATATRANS_MODE == "live" else "sandbox"
@@ -260,11 +286,7 @@ class DatatransProvider(Provider):
     def start(self, payment, request) -> Redirect:
         """The attempt's transaction again while Datatrans still takes it (the shopper came back from its page and
         tries again), or a new one."""
-        if self.is_twint and not self.accepts(payment.amount_minor, payment.currency):
-            raise ProviderError(
-                _("TWINT takes payments in CHF of up to CHF %(limit)s. Please choose another payment method.")
-                % {"limit": f"{settings.TWINT_LIMIT_CHF:,}".replace(",", "’")}
-            )
+        self.check_amount(payment.amount_minor, payment.currency)  # TWINT above its limit: Datatrans is not asked
         now = timezone.now()
         previous = payment.provider_reference or ""
         if previous and payment.expires_at and payment.expires_at > now:
@@ -499,6 +521,6 @@ DATATRANS_METHODS = (
         "datatrans_postfinance",
         gettext_lazy("PostFinance"),
         gettext_lazy("Pay with PostFinance Pay or your PostFinance Card."),
-        ("PFC",),
+        postfinance_methods,
     ),
 )
