@@ -4,10 +4,11 @@ and posted to /webhooks/datatrans/ through the test client. What the shopper and
 must be."""
 
 import datetime as dt
-import re
 import json
+import re
 import time
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.urls import reverse
@@ -20,7 +21,7 @@ from payments import services as payments
 from payments import tasks
 from payments.models import Payment, Refund, WebhookEvent
 from payments.providers import PROVIDERS, EventKind, ProviderError, WebhookError, available_methods
-from payments.providers.datatrans import DATATRANS_METHODS, refno_of, verify
+from payments.providers.datatrans import DATATRANS_METHODS, method_of, refno_of, verify
 from tests import datatrans_events as events
 from tests import online
 from tests.datatrans_standin import serving
@@ -115,6 +116,26 @@ def test_init_sends_the_order_as_datatrans_documents_it(order, standin):
 def test_each_method_asks_for_its_own_payment_methods(pay_with, standin, code, methods):
     order = pay_with(code)
     assert standin.init_of(tx_of(order))["paymentMethods"] == methods
+
+
+def test_postfinance_opens_datatrans_s_page_with_the_codes_of_the_setting(pay_with, standin, settings):
+    settings.DATATRANS_POSTFINANCE_METHODS = ["PEF"]  # DATATRANS_POSTFINANCE_METHODS=PEF
+    order = pay_with("datatrans_postfinance")
+    assert standin.init_of(tx_of(order))["paymentMethods"] == ["PEF"]
+    settings.DATATRANS_POSTFINANCE_METHODS = ["PFC", "PEF", "PFP"]
+    assert [method_of({"paymentMethod": code, "card": {"masked": "1234"}}) for code in ("PEF", "PFP", "VIS")] == [
+        "PostFinance",
+        "PostFinance",
+        "Visa •••• 1234",
+    ]
+
+
+def test_the_refno_may_have_40_characters_as_datatrans_documents_and_is_cut_there():
+    def refno(number, pk):
+        return refno_of(SimpleNamespace(order=SimpleNamespace(number=number), pk=pk))
+
+    assert refno(10**28, 10**9) == f"{10**28}-{10**9}" and len(refno(10**28, 10**9)) == 40
+    assert refno(10**29, 10**9) == f"{10**29}-{10**9}"[:40]
 
 
 def test_deferred_settlement_is_asked_for(pay_with, standin, deferred):
