@@ -17,7 +17,6 @@ from django.contrib.staticfiles import finders
 from payments import services as payments
 from payments.models import PaymentMethod
 from payments.providers import PROVIDERS
-from payments.providers.stripe_checkout import MAX_LINE_ITEMS
 from shop.cart.services import add_to_cart
 from shop.checkout.services import CheckoutData, CheckoutError, place_order
 from tests import online
@@ -41,6 +40,7 @@ standin = online.client_standin(
 )
 stripe_settings = online.standin_settings(2, "https://alpenladen.example.ch")
 
+MAX_LINE_ITEMS = 100  # Checkout Sessions in payment mode
 SVG = "{http://www.w3.org/2000/svg}"
 BELOW = "Card or TWINT takes payments from CHF 0.50."
 ABOVE = "Card or TWINT takes payments up to CHF 999’999.99."
