@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from payments.models import PaymentMethod
 from tests import online
 from tests.factories import ProductFactory
+from tests.test_browser_a11y import axe, describe  # noqa: F401 (axe: a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -43,15 +44,19 @@ def method(page, name):
     return page.get_by_role("radio", name=re.compile(name))
 
 
+def open_checkout(page, live_server):
+    page.goto(live_server.url + "/en/p/ricola/")
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page.locator("#cart-count")).to_have_text("1")
+    page.goto(live_server.url + "/en/checkout/")
+
+
 @pytest.mark.parametrize("width", [390, 1280])
 def test_checkout_shows_providers_and_the_methods_that_can_not_take_the_amount(
     page, live_server, every_method, artifacts, width
 ):
     page.set_viewport_size({"width": width, "height": 900})
-    page.goto(live_server.url + "/en/p/ricola/")
-    page.get_by_role("button", name="Add to cart").click()
-    expect(page.locator("#cart-count")).to_have_text("1")
-    page.goto(live_server.url + "/en/checkout/")
+    open_checkout(page, live_server)
     payment = page.locator("#payment-methods")
 
     # by Swiss Post, CHF 7.40: TWINT (up to CHF 5.–) is in sight, disabled, with why; Stripe takes it
@@ -75,3 +80,22 @@ def test_checkout_shows_providers_and_the_methods_that_can_not_take_the_amount(
     expect(page.locator("#checkout-total")).to_have_text("CHF 0.40")
     page.screenshot(path=artifacts / f"checkout-limits-pickup-{width}.png", full_page=True)
     payment.screenshot(path=artifacts / f"checkout-limits-methods-{width}.png")
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_methods_names_logos_and_reasons_pass_axe_and_the_content_security_policy(
+    page,
+    live_server,
+    every_method,
+    axe,
+    width,  # noqa: F811 (the fixture)
+):
+    page.set_viewport_size({"width": width, "height": 900})
+    refused = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
+    open_checkout(page, live_server)
+    page.get_by_role("radio", name=re.compile("Pickup Zurich")).check()
+    expect(page.locator("#payment-methods").get_by_text(STRIPE_BELOW)).to_be_visible()
+    assert refused == []
+    violations = axe(page, f"checkout-limits-{width}")
+    assert not violations, describe(violations)
