@@ -10,10 +10,11 @@ from playwright.sync_api import expect
 
 from payments.models import PaymentMethod
 from tests import online
+from tests import test_browser_a11y as a11y
 from tests.factories import ProductFactory
-from tests.test_browser_a11y import axe, describe  # noqa: F401 (axe: a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+axe = a11y.axe  # the fixture that runs axe-core on the page
 
 STRIPE_BELOW = "Card or TWINT takes payments from CHF 0.50."
 TWINT_ABOVE = "TWINT takes payments up to CHF 5.–."
@@ -88,7 +89,7 @@ def test_the_methods_names_logos_and_reasons_pass_axe_and_the_content_security_p
     live_server,
     every_method,
     axe,
-    width,  # noqa: F811 (the fixture)
+    width,
 ):
     page.set_viewport_size({"width": width, "height": 900})
     refused = []
@@ -98,4 +99,4 @@ def test_the_methods_names_logos_and_reasons_pass_axe_and_the_content_security_p
     expect(page.locator("#payment-methods").get_by_text(STRIPE_BELOW)).to_be_visible()
     assert refused == []
     violations = axe(page, f"checkout-limits-{width}")
-    assert not violations, describe(violations)
+    assert not violations, a11y.describe(violations)
