@@ -294,6 +294,14 @@ DATATRANS_API_BASE = os.environ.get("DATATRANS_API_BASE", "").strip().rstrip("/"
 DATATRANS_PAY_BASE = os.environ.get("DATATRANS_PAY_BASE", "").strip().rstrip("/")
 # TWINT takes CHF only, up to this amount per payment (CHF; TWINT's standard limit for online shops).
 TWINT_LIMIT_CHF = int(os.environ.get("TWINT_LIMIT_CHF", "5000"))
+# The payment method codes Datatrans's page offers for "PostFinance", comma-separated: PFC (PostFinance Card, paid in
+# PostFinance's app as PostFinance Pay) and PEF (PostFinance E-Finance), as Datatrans documents them; keep those
+# Datatrans activated for your merchant id (anything but three letters is left out).
+DATATRANS_POSTFINANCE_METHODS = [
+    code
+    for code in (part.strip().upper() for part in os.environ.get("DATATRANS_POSTFINANCE_METHODS", "").split(","))
+    if len(code) == 3 and code.isalpha()
+] or ["PFC", "PEF"]
 # PayPal (Orders v2 through paypal-server-sdk): the REST app's client id and secret, the id of the webhook
 # registered for /webhooks/paypal/ (its events are verified against it), sandbox or live, and PAYPAL_API_BASE to
 # point the shop at a local stand-in of PayPal's API.

@@ -5,8 +5,10 @@ must be."""
 
 import datetime as dt
 import json
+import re
 import time
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 import time_machine
@@ -20,7 +22,7 @@ from payments import services as payments
 from payments import tasks
 from payments.models import Payment, Refund, WebhookEvent
 from payments.providers import PROVIDERS, EventKind, ProviderError, WebhookError, available_methods
-from payments.providers.datatrans import DATATRANS_METHODS, refno_of, verify
+from payments.providers.datatrans import DATATRANS_METHODS, method_of, refno_of, verify
 from tests import datatrans_events as events
 from tests import online
 from tests.datatrans_standin import serving
@@ -110,11 +112,31 @@ def test_init_sends_the_order_as_datatrans_documents_it(order, standin):
 
 
 @pytest.mark.parametrize(
-    ("code", "methods"), [("datatrans_twint", ["TWI"]), ("datatrans_postfinance", ["PFC"])], ids=["twint", "pf"]
+    ("code", "methods"), [("datatrans_twint", ["TWI"]), ("datatrans_postfinance", ["PFC", "PEF"])], ids=["twint", "pf"]
 )
 def test_each_method_asks_for_its_own_payment_methods(pay_with, standin, code, methods):
     order = pay_with(code)
     assert standin.init_of(tx_of(order))["paymentMethods"] == methods
+
+
+def test_postfinance_opens_datatrans_s_page_with_the_codes_of_the_setting(pay_with, standin, settings):
+    settings.DATATRANS_POSTFINANCE_METHODS = ["PEF"]  # DATATRANS_POSTFINANCE_METHODS=PEF
+    order = pay_with("datatrans_postfinance")
+    assert standin.init_of(tx_of(order))["paymentMethods"] == ["PEF"]
+    settings.DATATRANS_POSTFINANCE_METHODS = ["PFC", "PEF", "PFP"]
+    assert [method_of({"paymentMethod": code, "card": {"masked": "1234"}}) for code in ("PEF", "PFP", "VIS")] == [
+        "PostFinance",
+        "PostFinance",
+        "Visa •••• 1234",
+    ]
+
+
+def test_the_refno_may_have_40_characters_as_datatrans_documents_and_is_cut_there():
+    def refno(number, pk):
+        return refno_of(SimpleNamespace(order=SimpleNamespace(number=number), pk=pk))
+
+    assert refno(10**28, 10**9) == f"{10**28}-{10**9}" and len(refno(10**28, 10**9)) == 40
+    assert refno(10**29, 10**9) == f"{10**29}-{10**9}"[:40]
 
 
 def test_deferred_settlement_is_asked_for(pay_with, standin, deferred):
@@ -649,19 +671,23 @@ def test_twint_above_its_limit_is_not_offered_and_not_started(place, fondue, ena
     settings.TWINT_LIMIT_CHF = 5000
     order = place(fondue, payment_method="datatrans_twint")
     settings.TWINT_LIMIT_CHF = 100  # lowered meanwhile
-    with pytest.raises(payments.PaymentError, match="TWINT takes payments in CHF of up to CHF 100"):
+    with pytest.raises(payments.PaymentError, match="TWINT takes payments up to CHF 100.–. Please choose another"):
         payments.start_payment(order, None)
     assert not standin.calls_to("/v1/transactions", "POST")
 
 
-def test_the_checkout_does_not_offer_twint_above_its_limit(client, enabled, fondue, settings):
+def test_the_checkout_shows_twint_above_its_limit_unavailable_with_the_reason(client, enabled, fondue, settings):
     settings.TWINT_LIMIT_CHF = 100
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     with translation.override("en"):
         add, checkout = reverse("cart:add"), reverse("checkout:checkout")
     client.post(add, {"product": fondue.pk, "quantity": 1})
     page = client.get(checkout).content.decode()
-    assert 'value="datatrans_card"' in page and 'value="datatrans_twint"' not in page
+    card = re.search(r'<input type="radio" name="payment_method" value="datatrans_card"[^>]*>', page).group(0)
+    twint = re.search(r'<input type="radio" name="payment_method" value="datatrans_twint"[^>]*>', page).group(0)
+    assert "disabled" not in card and 'data-offered-with="delivery"' in card
+    assert "disabled" in twint and 'data-offered-with=""' in twint and 'data-refused-with="delivery"' in twint
+    assert "TWINT takes payments up to CHF 100.–." in page
 
 
 # --- Reconciliation ------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ one-click refund, refunds that a provider refuses, and a webhook that the broker
 
 import datetime as dt
 import json
+import re
 import time
 from decimal import Decimal
 
@@ -477,20 +478,42 @@ def test_the_reconciliation_captures_an_authorised_payment(place, fondue, holder
     assert confirmed.data["via"] == "reconciliation" and confirmed.actor == "system"
 
 
-def test_a_method_that_can_not_take_the_amount_is_not_offered_at_checkout_nor_on_the_order_page(
+def test_a_method_that_can_not_take_the_amount_is_shown_unavailable_with_the_reason_on_the_order_page(
     client, english, place, fondue, store, monkeypatch
 ):
-    from payments.providers import available_methods
+    from payments.providers import available_methods, method_offers
 
-    monkeypatch.setattr(PROVIDERS["test"], "accepts", lambda amount_minor, currency: amount_minor <= 10_000)
-    assert "test" in [p.code for p in available_methods(store, pickup=False, amount=Decimal("100.00"))]
-    assert "test" not in [p.code for p in available_methods(store, pickup=False, amount=Decimal("100.05"))]
-    assert "test" in [p.code for p in available_methods(store, pickup=False)]  # no amount known: not filtered
-    order = place(fondue)  # CHF 129.– by bank transfer
+    reason = "Invoice takes payments up to CHF 100.–."
+    monkeypatch.setattr(PROVIDERS["invoice"], "refusal", lambda minor, currency: reason if minor > 10_000 else "")
+    assert "invoice" in [p.code for p in available_methods(store, pickup=False, amount=Decimal("100.00"))]
+    assert "invoice" not in [p.code for p in available_methods(store, pickup=False, amount=Decimal("100.05"))]
+    assert "invoice" in [p.code for p in available_methods(store, pickup=False)]  # no amount known: not filtered
+    offers = {offer.method.code: offer.refusal for offer in method_offers(store, pickup=False, amount=Decimal("129"))}
+    assert offers["invoice"] == reason and offers["bank_transfer"] == ""
+    order = place(fondue, payment_method="test")  # CHF 129.–, not paid yet
     page = client.get(order.get_absolute_url()).content.decode()
-    assert 'value="test"' not in page
-    with pytest.raises(payments.PaymentError, match="Please choose one of the payment methods offered."):
-        payments.choose_method(order, "test")
+    assert "Pay now" in page
+    assert re.search(r'<input type="radio" name="method" value="invoice" required disabled>', page)
+    assert reason in page
+    assert re.search(r'<input type="radio" name="method" value="bank_transfer" required checked>', page)
+    with pytest.raises(payments.PaymentError, match="up to CHF 100.–. Please choose another payment method."):
+        payments.choose_method(order, "invoice")
+
+
+def test_when_the_orders_own_method_can_not_take_the_amount_the_page_says_why_instead_of_pay_now(
+    client, english, place, fondue, store, monkeypatch
+):
+    order = place(fondue, payment_method="test")
+    attempts = order.payments.count()
+    reason = "Test payment takes payments up to CHF 100.–."
+    monkeypatch.setattr(PROVIDERS["test"], "refusal", lambda minor, currency: reason if minor > 10_000 else "")
+    page = client.get(order.get_absolute_url()).content.decode()
+    assert "Pay now" not in page and f"{reason} Please choose another payment method." in page
+    assert re.search(r'<input type="radio" name="method" value="bank_transfer" required checked>', page)
+    with pytest.raises(payments.PaymentError, match="Test payment takes payments up to CHF 100.–. Please choose"):
+        payments.start_payment(order, None)
+    assert order.payments.count() == attempts  # refused before another attempt was recorded
+    assert not order.events.filter(type=OrderEvent.Type.PAYMENT_STARTED).exists()
 
 
 def test_back_from_a_provider_checked_on_return_the_approved_payment_is_taken_at_once(

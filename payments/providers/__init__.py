@@ -1,5 +1,7 @@
 """The payment methods, one module per provider behind one small base class (``base.Provider``)."""
 
+from typing import NamedTuple
+
 from django.utils.translation import gettext_lazy
 
 from payments.models import PaymentMethod
@@ -69,31 +71,45 @@ def provider_label(code: str) -> str:
     return f"{provider.brand} ({provider.name})"
 
 
-def available_methods(
-    store, *, pickup: bool, test: bool | None = None, amount=None, currency: str = ""
-) -> list[Provider]:
+class Offer(NamedTuple):
+    """A method this checkout can show, and why it can't take the amount to pay ("" when it can)."""
+
+    method: Provider
+    refusal: str = ""
+
+
+def method_offers(store, *, pickup: bool, test: bool | None = None, amount=None, currency: str = "") -> list[Offer]:
     """The methods the merchant enabled, in their order, that can be used for this checkout: an online provider
-    only when configured, the test provider only for a test order (``test``; by default, one placed now), and, when
-    the ``amount`` to pay is known (a Decimal), only methods that take it (TWINT: CHF, up to its limit)."""
+    only when configured, the test provider only for a test order (``test``; by default, one placed now). When the
+    ``amount`` to pay is known (a Decimal), each says why it can't take it ("TWINT takes payments up to CHF
+    5’000.–"), or "" when it can: checkout shows such a method as unavailable, with the reason."""
     test = store.test_mode if test is None else test
     enabled = PaymentMethod.enabled_codes()
     minor = to_minor(amount) if amount is not None else None
     currency = currency or store_currency()
     return [
-        PROVIDERS[code]
+        Offer(PROVIDERS[code], PROVIDERS[code].refusal(minor, currency) if minor is not None else "")
         for code in enabled
         if code in PROVIDERS
         and PROVIDERS[code].is_available(store, pickup=pickup)
         and (test or not PROVIDERS[code].test_only)
         and (not PROVIDERS[code].is_online or PROVIDERS[code].is_configured())
-        and (minor is None or PROVIDERS[code].accepts(minor, currency))
     ]
+
+
+def available_methods(
+    store, *, pickup: bool, test: bool | None = None, amount=None, currency: str = ""
+) -> list[Provider]:
+    """The methods of ``method_offers`` that can take the amount (all of them when it is not known)."""
+    offers = method_offers(store, pickup=pickup, test=test, amount=amount, currency=currency)
+    return [offer.method for offer in offers if not offer.refusal]
 
 
 __all__ = [
     "PROVIDERS",
     "RECORDED_BY_STAFF",
     "EventKind",
+    "Offer",
     "PaymentState",
     "Provider",
     "ProviderError",
@@ -104,6 +120,7 @@ __all__ = [
     "WebhookError",
     "available_methods",
     "get_provider",
+    "method_offers",
     "provider_label",
     "webhook_methods",
     "webhook_receiver",

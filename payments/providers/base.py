@@ -7,6 +7,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from shop.money import format_chf, from_minor
+
 
 class WebhookError(Exception):
     """A webhook request we refuse (bad signature, stale timestamp, malformed body): answered 400."""
@@ -148,6 +150,8 @@ class Provider:
     code: str = ""
     name: str = ""  # what the shopper reads at checkout ("Card or TWINT")
     brand: str = ""  # the provider's own name, for the merchant ("Stripe"); "" when it is the method itself
+    # The provider's logo, a static file of the shop's own (static/img/providers/), shown with its brand at checkout
+    logo: str = ""
     is_online: bool = False
     description: str = ""
     # The environment variables an online provider needs (secrets: never in the database, never logged or shown).
@@ -183,9 +187,42 @@ class Provider:
     def is_available(self, store, *, pickup: bool) -> bool:
         return True
 
+    def refusal(self, amount_minor: int, currency: str) -> str:
+        """Why this method can't pay this amount, in words the shopper understands ("TWINT takes payments up to
+        CHF 5’000.–"); "" when it can. Checkout and the order page show the method as unavailable with this reason;
+        placing the order and ``start`` refuse it with the same words, before any call to the provider."""
+        return ""
+
     def accepts(self, amount_minor: int, currency: str) -> bool:
         """Whether this method can pay this amount (TWINT: only CHF, and up to its limit)."""
-        return True
+        return not self.refusal(amount_minor, currency)
+
+    def check_amount(self, amount_minor: int, currency: str) -> None:
+        """Raise ProviderError with the refusal, if any (``start``, before calling the provider)."""
+        reason = self.refusal(amount_minor, currency)
+        if reason:
+            raise ProviderError(f"{reason} {_('Please choose another payment method.')}")
+
+    def takes_from(self, minimum_minor: int, currency: str) -> str:
+        return _("%(method)s takes payments from %(amount)s.") % {
+            "method": self.name,
+            "amount": format_chf(from_minor(minimum_minor), currency),
+        }
+
+    def takes_up_to(self, maximum_minor: int, currency: str) -> str:
+        return _("%(method)s takes payments up to %(amount)s.") % {
+            "method": self.name,
+            "amount": format_chf(from_minor(maximum_minor), currency),
+        }
+
+    def takes_only(self, currency: str) -> str:
+        return _("%(method)s takes payments in %(currency)s only.") % {"method": self.name, "currency": currency}
+
+    @property
+    def brand_label(self) -> str:
+        """The provider's name to show beside the method's at checkout ("Datatrans" beside "Card"), so that two
+        methods of the same kind can be told apart; "" when the method is the provider itself ("PayPal")."""
+        return self.brand if self.brand and self.brand != str(self.name) else ""
 
     @property
     def webhook_provider(self) -> str:

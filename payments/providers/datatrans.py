@@ -73,7 +73,10 @@ TRANSACTION_LIFETIME = dt.timedelta(minutes=30)
 WEBHOOK_WINDOW = dt.timedelta(days=3)
 # How far ahead of our clock a timestamp may be (clocks drift).
 FUTURE_SKEW = dt.timedelta(minutes=5)
-REFNO_MAX = 20  # init: refno, 1 to 20 characters
+# init: "refno", the merchant's reference, 1 to 40 characters (Datatrans's OpenAPI specification 2.0.45, InitRequest,
+# SettleRequest and CreditRequest refno maxLength 40, release note 2.0.34; earlier ones said 20). Ours ("1001-57") is
+# far shorter; a longer one is cut there.
+REFNO_MAX = 40
 # The connection check asks for the status of this transaction: 18 digits, as the status API takes them ("status
 # transactionId length must be 18 digits"), and no real one (Datatrans's start with the date, yymmdd).
 CHECK_TRANSACTION_ID = "999999999999999999"
@@ -100,6 +103,21 @@ METHOD_NAMES = {
 }
 
 
+def postfinance_methods() -> tuple[str, ...]:
+    """The payment method codes the PostFinance method opens Datatrans's page with (DATATRANS_POSTFINANCE_METHODS):
+    Datatrans documents PostFinance as "PFC" (PostFinance Card, in PostFinance's app: PostFinance Pay) and "PEF"
+    (PostFinance E-Finance), docs.datatrans.ch, Payment methods → PostFinance."""
+    return tuple(settings.DATATRANS_POSTFINANCE_METHODS)
+
+
+def method_name(code: str) -> str:
+    """What the shopper paid with, for a payment method code of Datatrans ("PostFinance" for every code of the
+    PostFinance setting)."""
+    if code in postfinance_methods():
+        return "PostFinance"
+    return METHOD_NAMES.get(code, code)
+
+
 def _int(value) -> int | None:
     return value if type(value) is int else None
 
@@ -117,10 +135,10 @@ def amount_of(tx: dict) -> int | None:
 def method_of(tx: dict) -> str:
     """ "Visa •••• 0004", "TWINT", "PostFinance": what the shopper paid with."""
     code = str(tx.get("paymentMethod") or "")
-    name = METHOD_NAMES.get(code, code)
+    name = method_name(code)
     card = tx.get("card") if isinstance(tx.get("card"), dict) else {}
     masked = str(card.get("masked") or "")
-    if masked and code not in ("TWI", "PFC", "PEF"):
+    if masked and name not in ("TWINT", "PostFinance"):
         return f"{name} •••• {masked[-4:]}".strip()
     return name
 
@@ -185,6 +203,7 @@ def verify(body: bytes, header: str | None, key_hex: str, now: float | None = No
 
 class DatatransProvider(Provider):
     brand = "Datatrans"
+    logo = "img/providers/datatrans.svg"
     is_online = True
     webhook_code = "datatrans"
     required_settings = ("DATATRANS_MERCHANT_ID", "DATATRANS_PASSWORD", "DATATRANS_HMAC_KEY")
@@ -241,8 +260,13 @@ class DatatransProvider(Provider):
         ),
     )
 
-    def __init__(self, code: str, name, description, methods: tuple[str, ...]):
-        self.code, self.name, self.description, self.methods = code, name, description, methods
+    def __init__(self, code: str, name, description, methods):
+        """``methods``: Datatrans's payment method codes for init, or a function that gives them (a setting)."""
+        self.code, self.name, self.description, self._methods = code, name, description, methods
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        return tuple(self._methods() if callable(self._methods) else self._methods)
 
     @property
     def offers(self) -> tuple[str, ...]:
@@ -255,10 +279,13 @@ class DatatransProvider(Provider):
     def is_twint(self) -> bool:
         return self.methods == ("TWI",)
 
-    def accepts(self, amount_minor: int, currency: str) -> bool:
+    def refusal(self, amount_minor: int, currency: str) -> str:
         if self.is_twint:
-            return currency == "CHF" and amount_minor <= settings.TWINT_LIMIT_CHF * 100
-        return True
+            if currency != "CHF":
+                return self.takes_only("CHF")
+            if amount_minor > settings.TWINT_LIMIT_CHF * 100:
+                return self.takes_up_to(settings.TWINT_LIMIT_CHF * 100, currency)
+        return ""
 
     def mode(self) -> str:
         return "live" if settings.DATATRANS_MODE == "live" else "sandbox"
@@ -365,11 +392,7 @@ class DatatransProvider(Provider):
     def start(self, payment, request) -> Redirect:
         """The attempt's transaction again while Datatrans still takes it (the shopper came back from its page and
         tries again), or a new one."""
-        if self.is_twint and not self.accepts(payment.amount_minor, payment.currency):
-            raise ProviderError(
-                _("TWINT takes payments in CHF of up to CHF %(limit)s. Please choose another payment method.")
-                % {"limit": f"{settings.TWINT_LIMIT_CHF:,}".replace(",", "’")}
-            )
+        self.check_amount(payment.amount_minor, payment.currency)  # TWINT above its limit: Datatrans is not asked
         now = timezone.now()
         previous = payment.provider_reference or ""
         if previous and payment.expires_at and payment.expires_at > now:
@@ -616,6 +639,6 @@ DATATRANS_METHODS = (
         "datatrans_postfinance",
         gettext_lazy("PostFinance"),
         gettext_lazy("Pay with PostFinance Pay or your PostFinance Card."),
-        ("PFC",),
+        postfinance_methods,
     ),
 )

@@ -250,6 +250,7 @@ def method_of(order: dict) -> str:
 class PayPalProvider(Provider):
     code = "paypal"
     brand = "PayPal"
+    logo = "img/providers/paypal.svg"
     name = gettext_lazy("PayPal")
     description = gettext_lazy("Pay with your PayPal account.")
     is_online = True

@@ -49,6 +49,16 @@ SESSION_EVENTS = {
 }
 REFUND_EVENTS = ("charge.refunded", "refund.updated", "refund.created")
 LOCALES = {"de": "de", "fr": "fr", "en": "en"}
+# What Stripe takes, checked before it is asked (a refused session would leave the shopper with "the payment could
+# not be started"). The smallest charge per currency, in minor units: "The minimum amount is $0.50 US or equivalent
+# in charge currency" (stripe SDK, PaymentIntentCreateParams.amount), CHF 0.50 in Stripe's table of minimum charge
+# amounts (docs.stripe.com/currencies#minimum-and-maximum-charge-amounts); other currencies fall back to 50.
+MINIMUM_MINOR = {"CHF": 50, "EUR": 50, "USD": 50, "GBP": 30}
+# "The amount value supports up to eight digits (e.g., a value of 99999999 for a USD charge of $999,999.99)" (ibid.).
+MAXIMUM_MINOR = 99_999_999
+# "For `payment` mode, there is a maximum of 100 line items" (stripe SDK, SessionCreateParams.line_items): an order
+# of more lines is paid through one line for the balance.
+MAX_LINE_ITEMS = 100
 
 
 def session_kind(session) -> str:
@@ -134,6 +144,7 @@ def _id(value) -> str:
 class StripeProvider(Provider):
     code = "stripe"
     brand = "Stripe"
+    logo = "img/providers/stripe.svg"
     name = gettext_lazy("Card or TWINT")
     description = gettext_lazy("Pay by card (Visa, Mastercard, American Express) or TWINT on Stripe's secure page.")
     is_online = True
@@ -189,6 +200,14 @@ class StripeProvider(Provider):
 
     def is_available(self, store, *, pickup: bool) -> bool:
         return self.is_configured()
+
+    def refusal(self, amount_minor: int, currency: str) -> str:
+        minimum = MINIMUM_MINOR.get(currency.upper(), 50)
+        if amount_minor < minimum:
+            return self.takes_from(minimum, currency)
+        if amount_minor > MAXIMUM_MINOR:
+            return self.takes_up_to(MAXIMUM_MINOR, currency)
+        return ""
 
     def mode(self) -> str:
         return "live" if settings.STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_")) else "sandbox"
@@ -253,7 +272,9 @@ class StripeProvider(Provider):
     # Shopper side -----------------------------------------------------------------------------------------------
 
     def start(self, payment, request) -> Redirect:
-        """The attempt's open session again (the shopper cancelled on Stripe's page and tries again), or a new one."""
+        """The attempt's open session again (the shopper cancelled on Stripe's page and tries again), or a new one.
+        An amount Stripe does not take is refused here, without asking Stripe."""
+        self.check_amount(payment.amount_minor, payment.currency)
         if payment.provider_reference and (payment.expires_at is None or payment.expires_at > timezone.now()):
             session = self._call(
                 "the Checkout Session",
@@ -303,12 +324,17 @@ class StripeProvider(Provider):
         )
 
     def line_items(self, payment) -> list[dict]:
-        """The order's lines when this attempt pays the whole order; one line for the balance otherwise."""
+        """The order's lines when this attempt pays the whole order in at most ``MAX_LINE_ITEMS`` lines; one line for
+        the balance otherwise."""
         order = payment.order
         lines = [(line.name, to_minor(line.unit_price), line.quantity) for line in order.lines.all()]
         if order.shipping_total:
             lines.append((order.shipping_method_name or "Shipping", to_minor(order.shipping_total), 1))
-        itemised = all(price > 0 for _, price, _ in lines) and sum(p * q for _, p, q in lines) == payment.amount_minor
+        itemised = (
+            len(lines) <= MAX_LINE_ITEMS
+            and all(price > 0 for _, price, _ in lines)
+            and sum(p * q for _, p, q in lines) == payment.amount_minor
+        )
         if not itemised:
             lines = [(f"Order {order.number}", payment.amount_minor, 1)]
         return [

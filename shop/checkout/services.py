@@ -16,7 +16,7 @@ from orders.models import Order
 from orders.stock import OutOfStock
 from orders.totals import Totals, compute_totals
 from payments.models import PaymentMethod
-from payments.providers import available_methods
+from payments.providers import method_offers
 from shop.backoffice.models import Store
 from shop.cart.models import Cart, CartLine
 from shop.form_fields import storable
@@ -125,8 +125,12 @@ def place_order(token: str | None, data: CheckoutData, language: str) -> Order:
                 raise CheckoutError(_("Please choose a shipping method."), to_cart=False)
         pickup = bool(method and method.is_pickup)
         total = cart_totals(lines, method).total  # a method that can't take it (TWINT above its limit) is refused
-        if data.payment_method not in {p.code for p in available_methods(store, pickup=pickup, amount=total)}:
+        offers = {offer.method.code: offer.refusal for offer in method_offers(store, pickup=pickup, amount=total)}
+        if data.payment_method not in offers:
             raise CheckoutError(_("Please choose one of the payment methods offered."), to_cart=False)
+        refusal = offers[data.payment_method]  # the reason checkout shows beside the method
+        if refusal:
+            raise CheckoutError(f"{refusal} {_('Please choose another payment method.')}", to_cart=False)
 
         cart.email = data.email  # kept with the cart, which the order path marks ordered
         new = orders.NewOrder(

@@ -14,7 +14,7 @@ from orders.status import PaymentStatus, can_pay_online, needs_payment
 from payments import services as payments
 from payments import tasks as payment_tasks
 from payments.models import Payment, PaymentMethod
-from payments.providers import available_methods, get_provider
+from payments.providers import available_methods, get_provider, method_offers
 from shop.backoffice.models import Store
 from shop.cart import services as cart_services
 
@@ -22,34 +22,51 @@ from . import services
 from .forms import CheckoutForm
 
 
-def _payment_choices(store, methods, chosen, lines):
-    """Every payment method this checkout can offer, whatever the shopper picks as delivery, each with the deliveries
-    it is offered with ("pickup", "delivery") and whether it is offered for the current choice.
+def _payment_choices(store, methods, chosen, lines, total):
+    """Every payment method this checkout can show, whatever the shopper picks as delivery, each with the deliveries
+    it is offered with ("pickup", "delivery"), those it is shown unavailable with because it can't take the amount
+    (TWINT above its limit: ``refused_with``, and why: ``refusal``), and which of these it is for the current choice.
 
     The page renders all of them once and never redraws them (see static/js/checkout.js): a method not offered for the
-    current delivery is hidden and disabled, and shown again in place when the shopper changes the delivery. Which
-    deliveries a method goes with is still the providers' decision (``available_methods``), taken here on the server.
+    current delivery is disabled, and hidden unless it is refused with its reason; it is shown again in place when the
+    shopper changes the delivery. Which deliveries a method goes with is still the providers' decision
+    (``method_offers``), taken here on the server.
     """
     kinds = {True: "pickup", False: "delivery"}
     reachable = {m.is_pickup for m in methods} or {False}  # no shipping (digital cart): as a delivery
-    offered_with: dict[str, list[str]] = {}
-    providers = {}
-    # the lowest total of each kind of delivery: a method that takes it is offered with that kind (placing the order
-    # checks the exact total)
-    lowest: dict[bool, object] = {}
+    now_pickup = bool(chosen and chosen.is_pickup)
+    # the amount of each kind of delivery: the current choice's total (``total``) for its own kind, the lowest total
+    # for the other (a method that takes it is offered with that kind; placing the order checks the exact total)
+    amounts: dict[bool, object] = {}
     for method in methods:
-        total = services.cart_totals(lines, method).total
-        lowest[method.is_pickup] = min(total, lowest.get(method.is_pickup, total))
+        amount = services.cart_totals(lines, method).total
+        amounts[method.is_pickup] = min(amount, amounts.get(method.is_pickup, amount))
+    amounts[now_pickup] = total
+    offered_with: dict[str, list[str]] = {}
+    refused_with: dict[str, list[str]] = {}
+    refusals: dict[str, str] = {}
+    providers = {}
     for pickup in sorted(reachable):
-        amount = lowest[pickup] if pickup in lowest else services.cart_totals(lines, None).total
-        for provider in available_methods(store, pickup=pickup, amount=amount):
-            offered_with.setdefault(provider.code, []).append(kinds[pickup])
-            providers[provider.code] = provider
-    now = kinds[bool(chosen and chosen.is_pickup)]
+        for offer in method_offers(store, pickup=pickup, amount=amounts.get(pickup, total)):
+            code = offer.method.code
+            providers[code] = offer.method
+            if offer.refusal:
+                refused_with.setdefault(code, []).append(kinds[pickup])
+                refusals[code] = offer.refusal
+            else:
+                offered_with.setdefault(code, []).append(kinds[pickup])
+    now = kinds[now_pickup]
     position = {code: index for index, code in enumerate(PaymentMethod.enabled_codes())}
     return [
-        {"method": providers[code], "offered_with": " ".join(with_), "offered": now in with_}
-        for code, with_ in sorted(offered_with.items(), key=lambda item: position.get(item[0], len(position)))
+        {
+            "method": providers[code],
+            "offered_with": " ".join(offered_with.get(code, [])),
+            "refused_with": " ".join(refused_with.get(code, [])),
+            "refusal": refusals.get(code, ""),
+            "offered": now in offered_with.get(code, []),
+            "refused": now in refused_with.get(code, []),
+        }
+        for code in sorted(providers, key=lambda code: position.get(code, len(position)))
     ]
 
 
@@ -115,7 +132,7 @@ def _build(request, data=None):
         "shipping_methods": methods,
         "chosen_shipping": chosen,
         "payment_methods": payment_methods,
-        "payment_choices": _payment_choices(store, methods, chosen, lines),
+        "payment_choices": _payment_choices(store, methods, chosen, lines, totals.total),
         "payment_offer": " ".join(offered),
         "chosen_payment": chosen_payment,
         "totals": totals,
@@ -222,18 +239,24 @@ def _payment_state(order, returned: str) -> dict:
             state = "cancelled"  # the provider's webhook told first (Datatrans): still the shopper's own choice
         elif latest.status == Payment.Status.FAILED:
             state = "expired" if latest.expires_at and latest.expires_at <= timezone.now() else "failed"
-    methods = []
+    offers = []
     if needs_payment(order) and state != "confirming":
-        methods = available_methods(
+        offers = method_offers(
             Store.load(), pickup=order.is_pickup, test=order.is_test, amount=payments.balance_due(order)
         )
+    # the order's own method when it can't take what is due (TWINT above its limit): no "Pay now", but why not
+    own = next((offer.refusal for offer in offers if offer.method.code == order.payment_method), "")
+    others = [offer for offer in offers if offer.method.code != order.payment_method]
     return {
-        "can_pay": can_pay,
+        "can_pay": can_pay and not own,
+        "own_refusal": own if can_pay else "",
         "payment_state": state,
         "latest_payment": latest,
         "returned": returned,
         "poll": state == "confirming",
-        "other_methods": [p for p in methods if p.code != order.payment_method],
+        # each with the reason it can't take the amount, shown beside it (disabled); the first that can is checked
+        "other_methods": others,
+        "first_other": next((offer.method.code for offer in others if not offer.refusal), ""),
     }
 
 

@@ -7,10 +7,11 @@
  *
  * What does depend on the choices is the set of payment methods (cash on pickup only with pickup). The page holds
  * every method the checkout can offer, each saying which deliveries it goes with (data-offered-with="pickup
- * delivery", decided by the server); this script shows and enables, or hides and disables, those same inputs the
- * moment the shipping method changes — in the capture phase, so before htmx posts the form, and without waiting for
+ * delivery", decided by the server; data-refused-with names those it is shown unavailable with, its reason beside it:
+ * TWINT above its limit); this script shows and enables, or hides and disables, those same inputs the moment the
+ * shipping method changes — in the capture phase, so before htmx posts the form, and without waiting for
  * the network. The shopper's own pick comes back when it is offered again. A later rule (a country field, say) adds
- * a token and a line to offeredNow(); the principle stays: toggle the existing inputs, never replace them.
+ * a token and a line to listed(); the principle stays: toggle the existing inputs, never replace them.
  *
  * The hidden payment_offer input tells the server which methods the page offers. Only when the server's answer
  * differs (the merchant changed the methods meanwhile; this script did not run) does it send the block again; the
@@ -38,17 +39,22 @@
     return shipping && shipping.hasAttribute("data-pickup") ? "pickup" : "delivery";
   }
 
-  function offeredNow(radio) {
-    var tokens = (radio.getAttribute("data-offered-with") || "").split(" ");
+  function listed(radio, attribute) {
+    var tokens = (radio.getAttribute(attribute) || "").split(" ");
     return tokens.indexOf(delivery()) !== -1;
   }
 
   function applyOffer() {
     var offered = [];
     radios().forEach(function (radio) {
-      var on = offeredNow(radio);
+      var on = listed(radio, "data-offered-with");
+      // a method that can't take this delivery's amount (TWINT above its limit) stays in sight, disabled, with why
+      var refused = !on && listed(radio, "data-refused-with");
+      var choice = radio.closest(".choice");
+      var reason = choice.querySelector("[data-refusal]");
       radio.disabled = !on;
-      radio.closest(".choice").hidden = !on;
+      choice.hidden = !on && !refused;
+      if (reason) reason.hidden = !refused;
       if (on) offered.push(radio);
     });
     var current = checkedPayment();
