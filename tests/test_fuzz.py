@@ -269,12 +269,12 @@ def paypal_key():
     signed=st.booleans(),
 )  # fmt: skip
 def test_paypal_webhooks_signed_or_not(client, store, settings, paypal_key, monkeypatch, type, resource, signed):
-    from payments.providers import paypal
+    from payments.providers import paypal_webhooks
     from tests.paypal_events import django_headers, signature_headers
 
     settings.PAYPAL_CLIENT_ID, settings.PAYPAL_CLIENT_SECRET, settings.PAYPAL_WEBHOOK_ID = "id", "secret", "WH-FUZZ"
     settings.PAYPAL_API_BASE = "http://127.0.0.1:9"  # never leaves the machine
-    monkeypatch.setattr(paypal, "certificate_at", lambda url: paypal_key.certificate)
+    monkeypatch.setattr(paypal_webhooks, "certificate_at", lambda url: paypal_key.certificate)
     body = json.dumps({"id": "WH-fuzz", "event_type": type, "resource": resource}).encode()
     headers = signature_headers(body, "WH-FUZZ" if signed else "WH-OTHER", paypal_key, "https://api.paypal.com/c")
     response = client.post("/webhooks/paypal/", body, content_type="application/json", **django_headers(headers))
@@ -355,14 +355,14 @@ def _unsigned(provider: str, header: str, paypal_key) -> dict:
 def test_webhooks_with_hostile_headers_and_bodies(
     client, store, settings, paypal_key, monkeypatch, provider, body, header, signed
 ):
-    from payments.providers import paypal
+    from payments.providers import paypal_webhooks
 
     settings.STRIPE_SECRET_KEY, settings.STRIPE_WEBHOOK_SECRET = "sk_test_fuzz", "whsec_fuzz"
     settings.DATATRANS_MERCHANT_ID, settings.DATATRANS_PASSWORD, settings.DATATRANS_HMAC_KEY = "1100", "pw", "6a" * 32
     settings.DATATRANS_API_BASE = "http://127.0.0.1:9"  # refused at once: never leaves the machine
     settings.PAYPAL_CLIENT_ID, settings.PAYPAL_CLIENT_SECRET, settings.PAYPAL_WEBHOOK_ID = "id", "secret", "WH-FUZZ"
     settings.PAYPAL_API_BASE = "http://127.0.0.1:9"
-    monkeypatch.setattr(paypal, "certificate_at", lambda url: paypal_key.certificate)
+    monkeypatch.setattr(paypal_webhooks, "certificate_at", lambda url: paypal_key.certificate)
     headers = _signed(provider, body, paypal_key) if signed else _unsigned(provider, header, paypal_key)
     response = client.post(f"/webhooks/{provider}/", body, content_type="application/json", **headers)
     answered(response, f"POST /webhooks/{provider}/ (hostile)")

@@ -16,8 +16,7 @@ from orders.models import OrderEvent
 from payments import services as payments
 from payments import tasks
 from payments.models import Refund, WebhookEvent
-from payments.providers import PROVIDERS, EventKind, ProviderError, WebhookError
-from payments.providers import paypal as paypal_module
+from payments.providers import PROVIDERS, EventKind, ProviderError, WebhookError, paypal_webhooks
 from tests import online
 from tests import paypal_events as events
 from tests.online import back_office, badge, count, order_url, paid_events, shopper_page, status
@@ -519,7 +518,7 @@ def test_a_known_transmission_with_another_body_of_the_same_crc32_is_refused(ord
         return body.replace(b'"summary":"', b'"summary":"' + pad, 1)
 
     forged = events.with_crc32_of(genuine.body, make)
-    paypal_module.verify_signature(forged, genuine.headers, WEBHOOK_ID)  # the signature alone would take it
+    paypal_webhooks.verify_signature(forged, genuine.headers, WEBHOOK_ID)  # the signature alone would take it
     response = client.post("/webhooks/paypal/", forged, content_type="application/json",
                            **events.django_headers(genuine.headers))  # fmt: skip
     assert response.status_code == 400
@@ -617,7 +616,7 @@ def test_the_certificate_is_fetched_once_for_many_events(order, standin, commit)
     commit(standin.send, "PAYMENT.CAPTURE.SOMETHING_NEW", {"id": "X"})
     assert len(standin.calls_to(standin.cert_path, "GET")) == 1
     assert WebhookEvent.objects.count() == 2  # the approval stored once (by its id), and the unknown event
-    paypal_module._certificates.clear()  # another process: the cache has it
+    paypal_webhooks._certificates.clear()  # another process: the cache has it
     commit(standin.send, "PAYMENT.CAPTURE.SOMETHING_NEW", {"id": "Y"})
     assert len(standin.calls_to(standin.cert_path, "GET")) == 1
 
@@ -640,7 +639,7 @@ def test_the_certificate_is_fetched_once_for_many_events(order, standin, commit)
 )
 def test_only_paypals_certificate_urls_are_fetched(paypal_settings, url, allowed):
     paypal_settings.PAYPAL_API_BASE = ""
-    assert paypal_module.allowed_cert_url(url) is allowed
+    assert paypal_webhooks.allowed_cert_url(url) is allowed
 
 
 def test_webhooks_are_refused_while_paypal_is_not_configured(order, standin, commit, settings):

@@ -12,13 +12,15 @@ import pytest
 from django import forms
 from django.apps import apps
 from django.core import serializers
+from django.utils import translation
 
 from shop.form_fields import UNSTORABLE_MESSAGE, StorableText, StorableTextForm, storable
 
 pytestmark = pytest.mark.django_db
 
 PROJECT = ("shop", "orders", "payments", "notifications")
-MESSAGE = str(UNSTORABLE_MESSAGE)
+with translation.override("en"):  # what the pages say: the tests run in English (conftest)
+    MESSAGE = str(UNSTORABLE_MESSAGE)
 # What a hostile or broken client can send. A lone surrogate can't be encoded as UTF-8: it is sent as the three bytes
 # it would take (WTF-8), which Django decodes to U+FFFD; in the walk over the forms it is given to the form as it is.
 BAD = {"nul": "a\x00b", "surrogate": "a\udc80b", "replacement": "a\ufffdb"}

@@ -19,7 +19,7 @@ from django.test import Client
 from django.urls import reverse
 
 from payments.models import WebhookEvent
-from payments.providers import datatrans, paypal
+from payments.providers import datatrans, paypal, paypal_webhooks
 from payments.providers import test as test_provider
 from tests import datatrans_events, paypal_events
 
@@ -127,7 +127,7 @@ def test_huge_and_non_ascii_values_in_a_signed_event_are_stored_as_rejected_or_r
 
 def test_paypal_hostile_headers_and_bodies_are_refused_with_400(client, monkeypatch):
     key = paypal_events.SigningKey()
-    monkeypatch.setattr(paypal, "certificate_at", lambda url: key.certificate)
+    monkeypatch.setattr(paypal_webhooks, "certificate_at", lambda url: key.certificate)
     body = json.dumps({"id": "WH-1", "event_type": "PAYMENT.CAPTURE.COMPLETED", "resource": {}}).encode()
     good = paypal_events.signature_headers(body, PAYPAL_WEBHOOK_ID, key, "https://api.paypal.com/cert")
     for change in (
