@@ -276,3 +276,36 @@ def test_no_provider_is_called_while_the_order_is_locked(place, hundred, monkeyp
     assert tasks.reconcile_payment(authorised.payments.get())
     assert free == {"start": True, "refund": True, "cancel": True, "capture": True, "fetch_status": True}
     assert Payment.objects.get(provider_reference="sess_1").order_id == paid.pk
+
+
+def test_two_rounds_settling_a_refund_left_pending_at_the_provider_record_it_once(place, hundred, monkeypatch):
+    """A refund the provider did not answer stays reserved, pending at the provider; the beat task later finds it in
+    the provider's list. Two rounds at once (two beat processes, or the round and the provider's webhook) record it
+    once: one refund, one timeline entry, one e-mail."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from notifications.models import OutgoingEmail
+    from orders.models import OrderEvent
+    from payments.providers import ProviderRefund
+    from payments.providers.test import TestProvider
+
+    order = place(hundred, payment_method="test")
+    payment = order.payments.get()
+    payments.confirm_payment(payment)
+    reservation = Refund.objects.create(payment=payment, amount=Decimal("40.00"), status=Refund.Status.PENDING)
+    Refund.objects.filter(pk=reservation.pk).update(created_at=timezone.now() - dt.timedelta(minutes=10))
+    monkeypatch.setattr(
+        TestProvider, "fetch_refunds", lambda self, payment: [ProviderRefund("tr_late_1", 4000, "succeeded")]
+    )
+    paused(monkeypatch, payments, "_failed_at_provider")  # after reading which refunds are known already
+    results, errors = race(tasks.settle_stale_refunds, tasks.settle_stale_refunds)
+    assert errors == [None, None]
+    assert list(Refund.objects.values_list("status", "provider_reference", "amount")) == [
+        (Refund.Status.DONE, "tr_late_1", Decimal("40.00"))
+    ]
+    assert OrderEvent.objects.filter(order=order, type=OrderEvent.Type.REFUNDED).count() == 1
+    assert OutgoingEmail.objects.filter(order=order, kind="refunded").count() == 1
+    order.refresh_from_db()
+    assert order.payment_status == "partially_refunded"
